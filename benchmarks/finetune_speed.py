@@ -1,0 +1,90 @@
+"""Finetuning speed on mini-SD (issue 5).
+
+1. Steps/s of fairsynth's engine (cached latents and text embeddings) against a faithful re-implementation of the inner
+   loop of diffusers' examples/dreambooth/train_dreambooth_lora.py (no caching: per-step image transforms, VAE encoding,
+   tokenisation and text encoding), same mini-SD, LoRA rank, batch (instance + class images), steps, one process.
+2. Total time of K cluster adapters of one group against one adapter trained for the same total steps.
+3. Peak memory (RSS).
+
+Usage: python benchmarks/finetune_speed.py [--steps 60] [--batch 16] [--k 4] [--threads 2]
+"""
+import argparse, resource, tempfile, time
+from pathlib import Path
+import numpy as np, torch, torch.nn.functional as F
+
+p = argparse.ArgumentParser()
+p.add_argument('--steps', type=int, default=60); p.add_argument('--batch', type=int, default=16)
+p.add_argument('--k', type=int, default=4); p.add_argument('--threads', type=int, default=2)
+p.add_argument('--model', default=None)
+a = p.parse_args()
+torch.set_num_threads(a.threads)
+
+from fairsynth_nb.core import FinetuneConfig
+from fairsynth_nb.data import colored_mnist, load_image, group_prompt, class_prompt
+from fairsynth_nb.minisd import load_pipeline, generate
+from fairsynth_nb.finetune import train_adapter, add_lora, remove_lora
+
+cm = colored_mnist(0.99, seed=0)
+imgs = list(cm[(cm.split == 'train') & (cm.group == 0)].image[:400])
+prompt, cprompt = group_prompt(cm, 0, 0, token='sks'), class_prompt(cm, 0, 0)
+pipe = load_pipeline(a.model, device='cpu')
+cls = [im for im in generate(pipe, [cprompt], n=64, steps=10, seed=0)]
+cfg = FinetuneConfig(max_train_steps=a.steps, train_batch_size=a.batch, checkpointing_steps=10**9, num_class_images=64)
+
+# --- the diffusers-style loop (no caching) ---
+def diffusers_style(steps):
+    from torchvision import transforms
+    from diffusers import DDPMScheduler
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    tf = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+    class DreamBoothDataset(torch.utils.data.Dataset):        # as in the script: transforms and tokenisation per item
+        def __len__(self): return max(len(imgs), len(cls))
+        def __getitem__(self, i):
+            tok = lambda t: pipe.tokenizer(t, padding='max_length', max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors='pt').input_ids[0]
+            return dict(instance_images=tf(load_image(imgs[i % len(imgs)])), instance_prompt_ids=tok(prompt),
+                        class_images=tf(load_image(cls[i % len(cls)])), class_prompt_ids=tok(cprompt))
+    def collate(ex):   # with_prior_preservation: instance and class examples in one batch
+        px = torch.stack([e['instance_images'] for e in ex] + [e['class_images'] for e in ex])
+        ids = torch.stack([e['instance_prompt_ids'] for e in ex] + [e['class_prompt_ids'] for e in ex])
+        return px, ids
+    dl = torch.utils.data.DataLoader(DreamBoothDataset(), batch_size=a.batch, shuffle=True, collate_fn=collate, num_workers=0)
+    sched = DDPMScheduler.from_config(pipe.scheduler.config)
+    torch.manual_seed(0)
+    params = add_lora(pipe.unet, cfg.rank)
+    opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
+    pipe.unet.train(); n = 0; t0 = time.time()
+    while n < steps:
+        for px, ids in dl:
+            with torch.no_grad():
+                lat = pipe.vae.encode(px).latent_dist.sample() * pipe.vae.config.scaling_factor
+                enc = pipe.text_encoder(ids)[0]
+            noise = torch.randn_like(lat)
+            t = torch.randint(0, sched.config.num_train_timesteps, (len(lat),))
+            pred = pipe.unet(sched.add_noise(lat, noise, t), t, enc).sample
+            pi, pc = pred.chunk(2); ti, tc = noise.chunk(2)
+            loss = F.mse_loss(pi.float(), ti.float()) + cfg.prior_loss_weight * F.mse_loss(pc.float(), tc.float())
+            loss.backward(); opt.step(); opt.zero_grad()
+            n += 1
+            if n >= steps: break
+    dt = time.time() - t0
+    remove_lora(pipe.unet); pipe.unet.eval()
+    return dt
+
+tmp = Path(tempfile.mkdtemp())
+diffusers_style(3)                                   # warm-up
+t_ref = diffusers_style(a.steps)
+t0 = time.time(); train_adapter(pipe, imgs, prompt, tmp/'ours', cfg, class_images=cls, class_prompt=cprompt, progress=False); t_ours = time.time() - t0
+print(f"diffusers-style loop (no caching): {a.steps / t_ref:.2f} steps/s ({t_ref:.1f} s)")
+print(f"fairsynth engine (cached latents + embeddings, caching included): {a.steps / t_ours:.2f} steps/s ({t_ours:.1f} s)")
+print(f"speed-up: {t_ref / t_ours:.2f}x  (batch {a.batch} instance + {a.batch} class images, rank {cfg.rank}, {a.threads} threads)")
+
+# --- K cluster adapters against one adapter of the same total steps ---
+k_steps = a.steps // a.k
+parts = np.array_split(np.arange(len(imgs)), a.k)
+t0 = time.time(); train_adapter(pipe, imgs, prompt, tmp/'one', FinetuneConfig(**{**cfg.to_dict(), 'max_train_steps': k_steps * a.k}), class_images=cls, class_prompt=cprompt, progress=False); t_one = time.time() - t0
+t0 = time.time()
+for i, idx in enumerate(parts):
+    train_adapter(pipe, [imgs[j] for j in idx], prompt, tmp/f'c{i}', FinetuneConfig(**{**cfg.to_dict(), 'max_train_steps': k_steps}), class_images=cls, class_prompt=cprompt, progress=False)
+t_k = time.time() - t0
+print(f"{a.k} cluster adapters x {k_steps} steps: {t_k:.1f} s; one adapter x {k_steps * a.k} steps: {t_one:.1f} s; ratio {t_k / t_one:.2f}")
+print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

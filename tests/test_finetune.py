@@ -1,0 +1,124 @@
+"Finetuning and clustering: SIGKILL mid-training then resume, corrupt checkpoints, bad input, the commands on a run folder."
+import json, os, signal, subprocess, sys, textwrap, time, warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairsynth_nb.core import FairsynthError, FinetuneConfig
+from fairsynth_nb.pipeline import main
+
+SCRIPT = textwrap.dedent('''
+    import sys, torch
+    torch.set_num_threads(1)
+    from fairsynth_nb.core import FinetuneConfig
+    from fairsynth_nb.data import colored_mnist
+    from fairsynth_nb.minisd import load_pipeline
+    from fairsynth_nb.finetune import train_adapter
+    cm = colored_mnist(0.99, seed=0)
+    imgs = list(cm[(cm.split == 'train') & (cm.group == 3)].image[:32])
+    cfg = FinetuneConfig(max_train_steps=int(sys.argv[2]), checkpointing_steps=5, train_batch_size=4, with_prior_preservation=False)
+    def on_step(s): print('step', s, flush=True)
+    r = train_adapter(load_pipeline(device='cpu'), imgs, 'a photo of sks digit on a green background', sys.argv[1], cfg, progress=False, on_step=on_step)
+    print('done', r['steps'], r['resumed_from'], flush=True)
+''')
+
+
+def test_sigkill_then_resume(tmp_path):
+    out = tmp_path/'adapter'
+    p = subprocess.Popen([sys.executable, '-c', SCRIPT, str(out), '30'], stdout=subprocess.PIPE, text=True)
+    seen = 0
+    for line in p.stdout:
+        if line.startswith('step'):
+            seen = int(line.split()[1])
+            if seen >= 12: p.send_signal(signal.SIGKILL); break
+    p.wait(timeout=60)
+    assert p.returncode == -signal.SIGKILL
+    ckpts = sorted(out.glob('checkpoints/checkpoint-*'))
+    assert ckpts and not (out/'pytorch_lora_weights.safetensors').exists()
+    last = max(int(c.name.split('-')[1]) for c in ckpts)
+    r = subprocess.run([sys.executable, '-c', SCRIPT, str(out), '30'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    done = [l for l in r.stdout.splitlines() if l.startswith('done')][0].split()
+    assert int(done[1]) == 30 and int(done[2]) == last
+    steps = [int(l.split()[1]) for l in r.stdout.splitlines() if l.startswith('step')]
+    assert steps[0] == last + 1 and steps[-1] == 30           # no step lost, none done twice
+    meta = json.loads((out/'adapter.json').read_text())
+    assert meta['steps'] == 30 and not (out/'checkpoints').exists()
+
+
+def test_corrupt_checkpoint_is_named(tmp_path):
+    from fairsynth_nb.data import colored_mnist
+    from fairsynth_nb.minisd import load_pipeline
+    from fairsynth_nb.finetune import train_adapter
+    cm = colored_mnist(0.99, seed=0)
+    imgs = list(cm[(cm.split == 'train') & (cm.group == 0)].image[:8])
+    out = tmp_path/'a'
+    cfg = FinetuneConfig(max_train_steps=10, checkpointing_steps=5, train_batch_size=4, with_prior_preservation=False)
+    def stop(s):
+        if s == 6: raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt): train_adapter(load_pipeline(device='cpu'), imgs, 'a photo', out, cfg, progress=False, on_step=stop)
+    state = out/'checkpoints'/'checkpoint-5'/'state.pt'
+    state.write_bytes(b'not a checkpoint')
+    with pytest.raises(FairsynthError, match='checkpoint-5 is corrupt'):
+        train_adapter(load_pipeline(device='cpu'), imgs, 'a photo', out, cfg, progress=False)
+
+
+def test_zero_images(tmp_path):
+    from fairsynth_nb.minisd import load_pipeline
+    from fairsynth_nb.finetune import train_adapter
+    with pytest.raises(FairsynthError, match='no training image'):
+        train_adapter(load_pipeline(device='cpu'), [], 'a photo', tmp_path/'x', FinetuneConfig(), progress=False)
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp('runs')/'r'
+    assert main(['bias', '--severity', '0.99', '--out', out]) == 0
+    cfg = json.loads((out/'config.json').read_text())
+    cfg['finetune'].update(max_train_steps=6, checkpointing_steps=3, train_batch_size=4, num_class_images=4, min_images=10)
+    cfg['cluster'].update(k=2)
+    (out/'config.json').write_text(json.dumps(cfg))
+    return out
+
+
+def test_cluster_command(run, capsys):
+    assert main(['cluster', '--run', run]) == 0
+    a = pd.read_csv(run/'clusters'/'assignments.csv')
+    assert set(a.columns) == {'id', 'group', 'y', 'a', 'cluster'} and a.groupby('group').cluster.nunique().tolist() == [2, 2, 2, 2]
+    s = json.loads((run/'clusters'/'summary.json').read_text())
+    assert all('ari' in v for v in s.values())
+    assert len(list((run/'clusters').glob('group_*.png'))) == 4
+
+
+def test_finetune_clustered_command(run):
+    assert main(['cluster', '--run', run]) == 0
+    assert main(['finetune', '--run', run, '--generator', 'clustered']) == 0
+    idx = json.loads((run/'adapters'/'clustered'/'index.json').read_text())
+    # the two large groups give 2 clusters each; the rare groups (18 images) may fall under min_images=10 per cluster
+    assert len(idx['adapters']) + len(idx['skipped']) == 8
+    for ad in idx['adapters']:
+        meta = json.loads((run/ad['path']/'adapter.json').read_text())
+        assert meta['steps'] == 6 and meta['token'] == 'sks' and meta['n_class_images'] == 4
+    # rerun: skipped by the marker
+    t = (run/'adapters'/'clustered'/'index.json').stat().st_mtime_ns
+    assert main(['finetune', '--run', run, '--generator', 'clustered']) == 0
+    assert (run/'adapters'/'clustered'/'index.json').stat().st_mtime_ns == t
+
+
+def test_finetune_bad_input(run, tmp_path, capsys):
+    assert main(['finetune', '--run', run, '--generator', 'textual_inversion']) == 2
+    assert "unknown generator 'textual_inversion'" in capsys.readouterr().err
+    fresh = tmp_path/'fresh'
+    assert main(['bias', '--severity', '0.99', '--out', fresh]) == 0
+    assert main(['finetune', '--run', fresh, '--generator', 'clustered']) == 2
+    assert 'fairsynth cluster' in capsys.readouterr().err
+
+
+def test_fewer_images_than_k_is_clipped():
+    from fairsynth_nb.cluster import cluster_embeddings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        lab, info = cluster_embeddings(np.random.default_rng(0).normal(size=(3, 8)), k=5, name='y=1,a=0')
+    assert info['k'] == 3 and info['clipped_from'] == 5 and any('clipped to k=3' in str(x.message) for x in w)
