@@ -50,7 +50,7 @@ def diffusers_style(steps):
     dl = torch.utils.data.DataLoader(DreamBoothDataset(), batch_size=a.batch, shuffle=True, collate_fn=collate, num_workers=0)
     sched = DDPMScheduler.from_config(pipe.scheduler.config)
     torch.manual_seed(0)
-    params = add_lora(pipe.unet, cfg.rank)
+    params = add_lora(pipe.unet, cfg.rank, cfg.lora_targets)
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
     pipe.unet.train(); n = 0; t0 = time.time()
     while n < steps:

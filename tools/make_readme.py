@@ -19,7 +19,8 @@ def render(nb_path=root/'nbs'/'index.ipynb', img_dir=root/'nbs'/'images'):
                 lines = src.splitlines()
                 desc = [l[2:] for l in lines[1:] if l.startswith('> ')]
                 out.append(lines[0] + '\n\n' + ('\n'.join(desc) + '\n' if desc else ''))
-            else: out.append(src + '\n')
+            # links relative to nbs/ (the docs site's root) point into nbs/ from the repository root
+            else: out.append(re.sub(r'\]\((?!https?:|#|/)([^)]+)\)', r'](nbs/\1)', src) + '\n')
             continue
         directives = dict(re.findall(r'^#\|\s*([\w-]+):?\s*(.*)$', src, re.M))
         if 'hide' in directives: continue
