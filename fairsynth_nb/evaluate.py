@@ -43,7 +43,7 @@ def group_metrics(y_true, y_pred, groups, n_a:int=2, train_counts=None, where:st
         out['adj_avg_acc'] = float((w * accs).sum() / w.sum()) if w.sum() else float('nan')
     return out
 
-# %% ../nbs/08_evaluate.ipynb #3faa6893
+# %% ../nbs/08_evaluate.ipynb #e32ec5a2
 def predict_split(learn, df:pd.DataFrame, split:str='test') -> pd.DataFrame:
     "Predictions of `learn` on `split` of table `df`: id, y, a, group, pred, p1."
     import torch
@@ -64,7 +64,7 @@ def evaluate_learner(learn, df:pd.DataFrame, split:str='test') -> dict:
     tc = np.bincount(df.loc[df.split == 'train', 'group'], minlength=2 * n_a)
     return metrics_from_preds(predict_split(learn, df, split), n_a, tc, split)
 
-# %% ../nbs/08_evaluate.ipynb #7b945e60
+# %% ../nbs/08_evaluate.ipynb #5f1085f3
 def aggregate_seeds(results:list, seeds:list) -> dict:
     "Mean ± std over seeds of `group_metrics` results; the entry of one method in `metrics.json`."
     if not results: raise FairsynthError("no result to aggregate")
@@ -92,7 +92,7 @@ def check_metrics(m:dict, where:str='metrics.json') -> dict:
         if not all(isinstance(x, float) for x in v['per_group'].values()): raise FairsynthError(f"{where}: {meth}.per_group must map groups to floats")
     return m
 
-# %% ../nbs/08_evaluate.ipynb #1329c88d
+# %% ../nbs/08_evaluate.ipynb #786ed68c
 def results_table(metrics:dict, keys=('avg_acc', 'worst_group_acc', 'mean_group_acc')) -> str:
     "A Markdown table of `metrics.json`: one row per method, mean ± std (in %) per metric, then per-group accuracy."
     groups = sorted({g for v in metrics.values() for g in v['per_group']})
@@ -138,7 +138,7 @@ def plot_group_confusion(preds:pd.DataFrame, n_a:int=2, title:str=''):
     fig.suptitle(title, fontsize=9); fig.tight_layout()
     return fig
 
-# %% ../nbs/08_evaluate.ipynb #a63bf9ab
+# %% ../nbs/08_evaluate.ipynb #617c088a
 def plot_curves(histories:dict):
     "Validation worst-group accuracy per epoch for each model (first seed), stage by stage."
     fig, ax = plt.subplots(figsize=(6, 3.4))

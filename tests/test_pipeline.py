@@ -81,3 +81,23 @@ def test_changed_setting_reruns_only_its_stages(runs):
     redone = sorted(k for k in after if after[k] != before.get(k))
     # the train section changed: the models are retrained; bias, clusters, adapters and the synthetic set are kept
     assert redone == ['train-erm-s0', 'train-two_stage-clustered-s0'], redone
+
+def test_severity_sweep(tmp_path):
+    "`fairsynth run --severities`: one run folder per severity, then the sweep's table and plot; a rerun is a no-op."
+    cfg = tiny_config(); cfg.train.methods = ['erm']; cfg.train.seeds = [0, 1]
+    save_config(cfg, tmp_path/'erm.json')
+    p = fairsynth('run', '--config', tmp_path/'erm.json', '--severities', '0.95', '0.99', '--out', tmp_path/'sw')
+    out = p.communicate(timeout=600)[0]
+    assert p.returncode == 0, out[-3000:]
+    for s in ('0.95', '0.99'):
+        c = json.loads((tmp_path/'sw'/f'sev{s}'/'config.json').read_text())
+        assert c['data']['severity'] == float(s) and (tmp_path/'sw'/f'sev{s}'/'metrics.json').exists()
+    r = pd.read_csv(tmp_path/'sw'/'sweep.csv')
+    assert len(r) == 4 and set(r.method) == {'erm'} and sorted(set(r.seed)) == [0, 1] and r.s_per_epoch.notna().all()
+    md = (tmp_path/'sw'/'sweep.md').read_text()
+    assert '| erm |' in md and '(2)' in md and 'worst_group_acc' in md and 'seconds per epoch' in md
+    assert (tmp_path/'sw'/'severity_sweep.png').exists() and 'sweep.md' in out
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path/'sw').glob('sev*/.markers/*.json')}
+    p = fairsynth('run', '--config', tmp_path/'erm.json', '--severities', '0.95', '0.99', '--out', tmp_path/'sw')
+    assert p.communicate(timeout=300)[0] is not None and p.returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path/'sw').glob('sev*/.markers/*.json')} == before
