@@ -1,8 +1,11 @@
 """Fidelity of generated sets (issues 5 and 6): the share of each generator's images that a reader trained on real
 Colored MNIST reads as the intended group (class y and colour a), before and after the CLIP filter, and the share the
-filter rejected.
+filter rejected. For the ddm generator, whose images carry a class but no attribute, the intended group is not defined:
+its row reports the class and the balance only. `minority_colour` is the share of each class's images read in the colour
+that is rare for that class in the real train split (colour a = 1 - y on Colored MNIST), averaged over the two classes:
+a group-balanced set has 0.5.
 
-Usage: python benchmarks/fidelity.py --run runs/demo [--generators vanilla lora dreambooth clustered]
+Usage: python benchmarks/fidelity.py --run runs/demo [--generators vanilla lora dreambooth clustered ddm]
 """
 import argparse, sys
 from pathlib import Path
@@ -12,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reader import read
 
 p = argparse.ArgumentParser(); p.add_argument('--run', required=True)
-p.add_argument('--generators', nargs='+', default=['vanilla', 'lora', 'dreambooth', 'clustered'])
+p.add_argument('--generators', nargs='+', default=['vanilla', 'lora', 'dreambooth', 'clustered', 'ddm'])
 a = p.parse_args()
 rows = []
 for g in a.generators:
@@ -23,10 +26,13 @@ for g in a.generators:
     d, y, att = read(ims)
     m['ok_y'], m['ok_a'] = y == m.y, att == m.a
     m['ok'] = m.ok_y & m.ok_a
+    m['minority'] = att == 1 - m.y
+    blind = bool((m.a.astype(int) == -1).all())
     kept = m.kept.astype(str).str.lower() == 'true'
     for name, part in (('all generated', m), ('kept', m[kept])):
-        rows.append(dict(generator=g, images=name, n=len(part), intended_group=part.ok.mean(), class_y=part.ok_y.mean(), colour_a=part.ok_a.mean(),
-                         worst_group=part.groupby('group').ok.mean().min()))
+        rows.append(dict(generator=g, images=name, n=len(part), intended_group=np.nan if blind else part.ok.mean(), class_y=part.ok_y.mean(),
+                         colour_a=np.nan if blind else part.ok_a.mean(), worst_group=np.nan if blind else part.groupby('group').ok.mean().min(),
+                         minority_colour=part.groupby('y').minority.mean().mean()))
     rows[-1]['rejected_by_filter'] = 1 - kept.mean()
 t = pd.DataFrame(rows)
 print(t.round(3).to_string(index=False))

@@ -2,11 +2,12 @@
 
 A thin wrapper over `fairsynth_nb.pipeline.run_sweep` (what `fairsynth run --preset paper` does on Colored MNIST), at a
 reduced scale that fits 2 CPU cores: finetuning 150 steps per adapter (paper preset: 400), 200 kept synthetic images per
-group (paper preset: the largest real group), k in [2, 3] clusters. Each severity is one run folder `<out>/sev<S>`; an
+group (paper preset: the largest real group), k in [2, 3] clusters; the ddm generator (one model per class with
+DDM's indicator on clustering pseudo-labels, see nbs/10_ddm) trains the same number of steps. Each severity is one run folder `<out>/sev<S>`; an
 interrupted sweep resumes (finished stages are skipped).
 
 Usage: python benchmarks/results.py [--severities 0.9 0.95 0.99 0.999] [--seeds 0 1 2]
-       [--generators vanilla lora dreambooth clustered] [--steps 150] [--n-per-group 200] [--out runs/sweep] [--report-only]
+       [--generators vanilla lora dreambooth clustered ddm] [--steps 150] [--n-per-group 200] [--out runs/sweep] [--report-only]
 Prints the worst-group and average accuracy tables (mean ± std over seeds) and the seconds per epoch of each method;
 writes <out>/sweep.csv, <out>/sweep.md and <out>/severity_sweep.png.
 """
@@ -19,7 +20,7 @@ p = argparse.ArgumentParser()
 p.add_argument('--severities', type=float, nargs='+', default=list(SEVERITIES))
 p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
 p.add_argument('--methods', nargs='+', default=['erm', 'resample', 'reweight', 'groupdro', 'two_stage'])
-p.add_argument('--generators', nargs='+', default=['vanilla', 'lora', 'dreambooth', 'clustered'])
+p.add_argument('--generators', nargs='+', default=['vanilla', 'lora', 'dreambooth', 'clustered', 'ddm'])
 p.add_argument('--steps', type=int, default=150, help='finetuning steps per adapter')
 p.add_argument('--n-per-group', type=int, default=200, help='kept synthetic images per group')
 p.add_argument('--out', default='runs/sweep')

@@ -15,10 +15,10 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['CONFIG_NAME', 'FairsynthError', 'ConfigMismatchError', 'group_id', 'group_name', 'parse_group_name', 'Section',
-           'config_hash', 'DataConfig', 'ClusterConfig', 'FinetuneConfig', 'GenerateConfig', 'TrainConfig', 'RunConfig',
-           'atomic_write', 'save_json', 'load_json', 'save_fig', 'seed_everything', 'load_config', 'save_config',
-           'check_run_dir', 'init_run_dir', 'marker_path', 'write_marker', 'read_marker', 'stage_done', 'clear_marker',
-           'get_logger']
+           'config_hash', 'DataConfig', 'ClusterConfig', 'FinetuneConfig', 'GenerateConfig', 'TrainConfig', 'DDMConfig',
+           'RunConfig', 'atomic_write', 'save_json', 'load_json', 'save_fig', 'seed_everything', 'load_config',
+           'save_config', 'check_run_dir', 'init_run_dir', 'marker_path', 'write_marker', 'read_marker', 'stage_done',
+           'clear_marker', 'get_logger']
 
 # %% ../nbs/00_core.ipynb #d6c5b0f4
 class FairsynthError(Exception):
@@ -191,7 +191,21 @@ class TrainConfig(Section):
     stage2_epochs: int = 8
     stage2_lr: float = 1e-2          # last layer only
     ffr_lr: float = 1e-3             # From Fake to Real finetunes the whole network in stage 2
+    stage1_jitter: float = 0.0       # colour jitter of the stage-1 (synthetic) batches: max hue shift; 0 = none, as the paper
     num_workers: int = 0
+
+@dataclass
+class DDMConfig(Section):
+    "Settings of the `ddm` generator (see [ddm](10_ddm.ipynb)): the `ddm` section."
+    labels: str = 'pseudo'           # pseudo: clusters of each class's CLIP embeddings (no attribute label) | attribute
+    k: int|None = None               # indicator groups per class (pseudo); None = chosen by silhouette in [k_min, k_max]
+    k_min: int = 2
+    k_max: int = 3
+    weight: float = 0.05             # loss = (1 - weight) * noise MSE + weight * the indicator's cross-entropy
+    hidden: list[int] = field(default_factory=lambda: [1024, 512])
+    scale: float = 0.1               # indicator guidance at sampling (DDM_SCALE)
+    guide_until: float = 0.5         # share of the sampling steps that are guided
+    seed: int = 0
 
 @dataclass
 class RunConfig(Section):
@@ -203,6 +217,7 @@ class RunConfig(Section):
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    ddm: DDMConfig = field(default_factory=DDMConfig)
 
 # %% ../nbs/00_core.ipynb #99b463fa
 @contextmanager

@@ -34,7 +34,11 @@ def check_table(df:pd.DataFrame, where:str='table') -> pd.DataFrame:
     if bad: raise FairsynthError(f"{where}: unknown split value(s) {bad}; expected {list(SPLITS)}")
     if not df['y'].isin([0, 1]).all(): raise FairsynthError(f"{where}: column y must hold 0/1 labels")
     n_a = df.attrs.get('n_a', int(df['a'].max()) + 1)
-    if not (df['group'] == group_id(df['y'], df['a'], n_a)).all(): raise FairsynthError(f"{where}: column group must equal y * {n_a} + a")
+    unknown = df['a'] == -1          # synthetic train images whose attribute nobody knows (the ddm generator): group -1
+    if (unknown & ((df['group'] != -1) | (df['split'] != 'train'))).any():
+        raise FairsynthError(f"{where}: rows with an unknown attribute (a = -1) must be train rows with group -1")
+    k = ~unknown
+    if not (df.loc[k, 'group'] == group_id(df.loc[k, 'y'], df.loc[k, 'a'], n_a)).all(): raise FairsynthError(f"{where}: column group must equal y * {n_a} + a")
     if df['id'].duplicated().any(): raise FairsynthError(f"{where}: duplicate ids, e.g. {df['id'][df['id'].duplicated()].iloc[0]!r}")
     return df
 

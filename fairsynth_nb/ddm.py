@@ -15,14 +15,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import FairsynthError, FinetuneConfig, config_hash, load_json, seed_everything
+from .core import FairsynthError, FinetuneConfig, DDMConfig, config_hash, load_json, seed_everything
 from .data import load_image, prompt_words
 from .finetune import train_adapter, LORA_FILE, REGULARISER_FILE
 
 # %% auto #0
 __all__ = ['DDM_SCALE', 'Indicator', 'check_indicator_size', 'IndicatorTerm', 'pseudo_labels', 'latent_shape', 'train_ddm',
            'load_indicator', 'balanced_targets', 'ddm_generate', 'fairness_discrepancy', 'statistical_parity',
-           'frechet_distance', 'attribute_reader', 'read_attributes', 'indicator_features']
+           'frechet_distance', 'attribute_reader', 'read_attributes', 'indicator_features', 'ddm_prompt', 'ddm_jobs',
+           'run_finetune_ddm', 'ddm_plan', 'run_generate_ddm']
 
 # %% ../nbs/10_ddm.ipynb #07013261
 class Indicator(nn.Module):
@@ -202,3 +203,170 @@ def indicator_features(pipe, term:IndicatorTerm, images, prompt:str, t:int=500, 
     emb = encode_prompts(pipe, [prompt]).to(pipe.device).expand(len(lat), -1, -1)
     eps = pipe.unet(noisy, tt, emb).sample.float()
     return term.indicator.to(pipe.device).features(eps).cpu().numpy()
+
+# %% ../nbs/10_ddm.ipynb #495f09f2
+def ddm_prompt(df_or_name, y:int) -> str:
+    "The prompt of class `y` that names no attribute (DDM's single prompt for all the class's images)."
+    w = prompt_words(df_or_name)
+    return ' '.join(w['template'].format(y=w['y'][y], a='').split())
+
+def ddm_jobs(df:pd.DataFrame, dc:DDMConfig, clip=None, root=Path('adapters')) -> list[dict]:
+    "One DDM job per class: its train images, its prompt, and the indicator's labels (pseudo-labels or the attribute)."
+    if dc.labels not in ('pseudo', 'attribute'): raise FairsynthError(f"ddm.labels={dc.labels!r}: expected 'pseudo' or 'attribute'")
+    tr = df[df.split == 'train']
+    jobs = []
+    for y in sorted(tr.y.unique()):
+        part = tr[tr.y == y].reset_index(drop=True)
+        if dc.labels == 'attribute': lab, k = part.a.to_numpy(), df.attrs.get('n_a', 2)
+        else:
+            lab, info = pseudo_labels(list(part.image), k=dc.k, k_min=dc.k_min, k_max=dc.k_max, clip=clip, seed=dc.seed)
+            k = info['k']
+        jobs.append(dict(y=int(y), ids=list(part.id), images=list(part.image), attr=part.a.to_numpy(), labels=np.asarray(lab, int),
+                         n_groups=int(k), prompt=ddm_prompt(df, y), out=Path(root)/'ddm'/f'y{y}'))
+    return jobs
+
+# %% ../nbs/10_ddm.ipynb #13762908
+def run_finetune_ddm(run_dir, force:bool=False, progress:bool=True) -> dict:
+    "The finetuning stage of the `ddm` generator: one LoRA + indicator per class in `<run_dir>/adapters/ddm/y<y>/`."
+    import time
+    from fairsynth_nb.core import load_config, get_logger, stage_done, write_marker, save_json, atomic_write
+    from fairsynth_nb.data import dataset_from_config
+    from fairsynth_nb.minisd import load_pipeline, load_clip
+    run_dir = Path(run_dir)
+    cfg = load_config(run_dir)
+    fc, dc = cfg.finetune, cfg.ddm
+    h = config_hash([cfg.data, fc.to_dict() | {'generator': 'ddm'}, dc])
+    log = get_logger(run_dir)
+    index = run_dir/'adapters'/'ddm'/'index.json'
+    if not force and stage_done(run_dir, 'finetune-ddm', h) and index.exists():
+        log.info('finetune: ddm adapters already trained (same config), skipped'); return load_json(index)
+    t0 = time.time()
+    df = dataset_from_config(cfg)
+    clip = load_clip(cfg.cluster.clip_model) if dc.labels == 'pseudo' else None
+    jobs = ddm_jobs(df, dc, clip, run_dir/'adapters')
+    pipe = load_pipeline(fc.model)
+    tc = FinetuneConfig(**{**fc.to_dict(), 'with_prior_preservation': False})      # DDM: no class images, one prompt
+    adapters = []
+    for j in jobs:
+        j['out'].mkdir(parents=True, exist_ok=True)
+        lab = pd.DataFrame(dict(id=j['ids'], label=j['labels'], a=j['attr']))
+        with atomic_write(j['out']/'labels.csv') as f: lab.to_csv(f, index=False)
+        try: r = train_ddm(pipe, j['images'], j['prompt'], j['out'], j['labels'], tc, weight=dc.weight, hidden=tuple(dc.hidden),
+                           n_groups=j['n_groups'], progress=progress)
+        except FairsynthError as e: raise FairsynthError(f"ddm, class y={j['y']} ({dc.labels} labels): {e}") from None
+        xt = pd.crosstab(lab.a, lab.label)
+        log.info(f"finetune: ddm y={j['y']}: {len(j['images'])} images, {j['n_groups']} indicator groups "
+                 f"(sizes {np.bincount(j['labels']).tolist()}; attribute x label {xt.values.tolist()}), {r['steps']} steps, {r['seconds']:.0f} s")
+        adapters.append(dict(group=-1, y=j['y'], a=-1, cluster='all', name=f"y={j['y']}", n=len(j['images']), prompt=j['prompt'],
+                             n_groups=j['n_groups'], counts=np.bincount(j['labels']).tolist(), path=str(j['out'].relative_to(run_dir))))
+    out = dict(generator='ddm', model=fc.model or 'mini-sd', labels=dc.labels, seconds=round(time.time() - t0, 1), adapters=adapters, skipped=[])
+    save_json(out, index)
+    write_marker(run_dir, 'finetune-ddm', h, seconds=out['seconds'], adapters=len(adapters))
+    return out
+
+# %% ../nbs/10_ddm.ipynb #bb171376
+def ddm_plan(df:pd.DataFrame, index:dict, gc=None) -> pd.DataFrame:
+    "The rows of the `ddm` synthetic set: class, indicator target (`cluster` t<k>), adapter, prompt, seed, file; a = group = -1."
+    from fairsynth_nb.core import GenerateConfig
+    from fairsynth_nb.generate import split_quota
+    gc = gc or GenerateConfig()
+    n_a, tr = df.attrs.get('n_a', 2), df[df.split == 'train']
+    quota = gc.n_per_group if gc.n_per_group is not None else int(tr.groupby('group').size().max())
+    if quota <= 0: raise FairsynthError(f"generate.n_per_group={quota}: expected a positive number of images per group")
+    rows = []
+    for ad in sorted(index['adapters'], key=lambda a: a['y']):
+        for t, q in enumerate(split_quota(n_a * quota, [1] * ad['n_groups'], 'equal')):
+            n = q if gc.threshold is not None else math.ceil(q / gc.keep_frac)
+            for _ in range(n):
+                i = len(rows)
+                rows.append(dict(row=i, group=-1, y=ad['y'], a=-1, cluster=f't{t}', target=t, quota=q, generator='ddm', adapter=ad['path'],
+                                 recipe='ddm', prompt=ad['prompt'], negative_prompt='', seed=gc.seed + i, round=0, file=f"y{ad['y']}/{i:06d}.png"))
+    plan = pd.DataFrame(rows)
+    # one class's rows in a seeded random order of targets, so that each batch mixes the groups
+    plan = pd.concat([p.sample(frac=1, random_state=gc.seed + int(y)) for y, p in plan.groupby('y', sort=True)], ignore_index=True)
+    plan.attrs.update(quota=quota)
+    return plan
+
+# %% ../nbs/10_ddm.ipynb #59635304
+def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFrame:
+    "The generation stage of the `ddm` generator: `synthetic/ddm/` images and `manifest.csv`, balanced by the indicator, CLIP-filtered."
+    import os, time
+    from tqdm.auto import tqdm
+    from PIL import Image
+    from fairsynth_nb.core import load_config, get_logger, stage_done, write_marker, atomic_write
+    from fairsynth_nb.data import dataset_from_config
+    from fairsynth_nb.minisd import load_pipeline, load_clip
+    from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
+    from fairsynth_nb.finetune import load_adapter_index
+    from fairsynth_nb.generate import read_manifest, _append_rows, _rewrite_manifest, filter_group, default_batch_size, MANIFEST_FIELDS
+    run_dir = Path(run_dir)
+    cfg = load_config(run_dir)
+    gc, dc = cfg.generate, cfg.ddm
+    out = run_dir/'synthetic'/'ddm'; man_path = out/'manifest.csv'
+    index = load_adapter_index(run_dir, 'ddm')
+    gd = gc.to_dict(); gd.pop('max_rounds')
+    h = config_hash([cfg.data, gd, dc, 'ddm', cfg.finetune.model, index])
+    log = get_logger(run_dir)
+    if not force and stage_done(run_dir, 'generate-ddm', h) and man_path.exists():
+        log.info('generate: ddm already done (same config), skipped'); return pd.read_csv(man_path, keep_default_na=False)
+    t0 = time.time()
+    df = dataset_from_config(cfg)
+    plan = ddm_plan(df, index, gc)
+    out.mkdir(parents=True, exist_ok=True)
+    hf = out/'images.hash'
+    m = read_manifest(man_path)
+    if len(m) and (not hf.exists() or hf.read_text().strip() != h):
+        log.info(f"generate: {man_path} holds images made under other settings; generating them again"); m = m.iloc[:0]
+    with atomic_write(hf) as f: f.write(h + '\n')
+    _rewrite_manifest(man_path, m)
+    key = ['row', 'seed', 'file', 'y', 'cluster', 'adapter']
+    todo = plan[~plan.row.isin(m.merge(plan[key], on=key).row)] if len(m) else plan
+    if len(todo):
+        pipe = load_pipeline(cfg.finetune.model)
+        bs = gc.batch_size or default_batch_size(pipe)
+        bar = tqdm(total=len(todo), desc='generate ddm', disable=not progress)
+        for path, part in plan.groupby('adapter', sort=False):
+            left = part[part.row.isin(todo.row)]
+            if left.empty: continue
+            term = load_indicator(run_dir/path)
+            pipe.load_lora_weights(str(run_dir/path), weight_name=LORA_FILE, adapter_name='ddm')
+            try:
+                for i in range(0, len(part), bs):          # fixed batches of the plan: resuming makes the same images
+                    b = part.iloc[i:i + bs]
+                    if not b.row.isin(left.row).any(): continue
+                    ims, _ = ddm_generate(pipe, b.prompt.iloc[0], len(b), indicator=term, scale=dc.scale, seed=int(b.seed.iloc[0]),
+                                          steps=gc.num_inference_steps, guidance_scale=gc.guidance_scale, batch_size=len(b),
+                                          targets=b.target.to_numpy(), guide_until=dc.guide_until)
+                    recs = []
+                    for r, im in zip(b.to_dict('records'), ims):
+                        p = out/r['file']; p.parent.mkdir(parents=True, exist_ok=True)
+                        tmp = p.with_name('.' + p.name); Image.fromarray(im).save(tmp, format='PNG'); os.replace(tmp, p)
+                        recs.append({**{k: r.get(k, '') for k in MANIFEST_FIELDS}, 'clip_score': '', 'kept': ''})
+                    _append_rows(man_path, recs); bar.update(len(recs))
+            finally: pipe.delete_adapters('ddm')
+        bar.close(); del pipe
+    m = read_manifest(man_path).merge(plan[key + ['target', 'quota']], on=key).sort_values('row').reset_index(drop=True)
+    if len(m) < len(plan): raise FairsynthError(f"{man_path}: {len(plan) - len(m)} planned image(s) are missing after generation")
+    clip, proc = load_clip(gc.clip_model)
+    tr = df[df.split == 'train']
+    scores, kept = np.zeros(len(m)), np.zeros(len(m), bool)
+    for path, part in m.groupby('adapter'):
+        lab = pd.read_csv(run_dir/path/'labels.csv')
+        y = int(part.y.iloc[0])
+        t = clip_text_embeddings([part.prompt.iloc[0]], clip, proc)[0]
+        e_all = clip_image_embeddings([out/f for f in part.file], clip, proc)
+        for tg, idx in part.groupby('target').indices.items():
+            real = tr[tr.id.isin(lab.id[lab.label == tg])]
+            c = clip_image_embeddings(list(real.image), clip, proc).mean(0)
+            e = e_all[idx]
+            s = gc.alpha * (e @ t) + (1 - gc.alpha) * (e @ (c / np.linalg.norm(c)))
+            rows = part.index[idx]
+            scores[rows] = s; kept[rows] = filter_group(s, int(part.quota.iloc[0]), gc.keep_frac, gc.threshold)
+    short = m.assign(kept=kept).groupby(['y', 'target']).agg(k=('kept', 'sum'), q=('quota', 'first'))
+    for (y, tg), r in short[short.k < short.q].iterrows():
+        warnings.warn(f"generate: ddm class y={y}, indicator group t{tg} kept {r.k} of its quota of {r.q} images; lower the threshold")
+    m['clip_score'] = scores.round(5); m['kept'] = kept
+    _rewrite_manifest(man_path, m)
+    write_marker(run_dir, 'generate-ddm', h, seconds=round(time.time() - t0, 1), images=len(m), kept=int(kept.sum()))
+    log.info(f"generate: ddm {len(m)} images, {int(kept.sum())} kept in {time.time() - t0:.0f} s -> {man_path}")
+    return m

@@ -198,8 +198,8 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
         acc.free_memory()
 
 # %% ../nbs/05_finetune.ipynb #ab517a72
-GENERATORS = ('vanilla', 'lora', 'dreambooth', 'clustered')
-FINETUNED = ('lora', 'dreambooth', 'clustered')
+GENERATORS = ('vanilla', 'lora', 'dreambooth', 'clustered', 'ddm')
+FINETUNED = ('lora', 'dreambooth', 'clustered', 'ddm')      # ddm: one model per class with DDM's indicator (see 10_ddm)
 
 def group_dir(y:int, a:int) -> str: return f'y{y}_a{a}'
 
@@ -212,6 +212,7 @@ def check_generator(generator:str, finetuned:bool=False) -> str:
 def finetune_jobs(df:pd.DataFrame, generator:str, cfg:FinetuneConfig, assign:pd.DataFrame|None=None, root=Path('adapters')) -> tuple[list, list]:
     "The adapters `generator` needs for table `df`, and the groups/clusters skipped as too small."
     check_generator(generator, finetuned=True)
+    if generator == 'ddm': raise FairsynthError("the ddm generator trains one model per class: its jobs are fairsynth_nb.ddm.ddm_jobs")
     n_a = df.attrs.get('n_a', 2)
     tr = df[df.split == 'train']
     jobs, skipped = [], []
@@ -261,6 +262,9 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
     cfg = load_config(run_dir)
     fc = cfg.finetune
     generator = check_generator(generator or fc.generator, finetuned=True)
+    if generator == 'ddm':
+        from fairsynth_nb.ddm import run_finetune_ddm
+        return run_finetune_ddm(run_dir, force=force, progress=progress)
     stage = f'finetune-{generator}'
     h = config_hash([cfg.data, fc.to_dict() | {'generator': generator}] + ([cfg.cluster] if generator == 'clustered' else []))
     log = get_logger(run_dir)

@@ -43,6 +43,7 @@ def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, inde
     "One row per image to generate: group, cluster, adapter, recipe, prompt, negative prompt, seed, file."
     cfg = cfg or GenerateConfig()
     check_generator(generator)
+    if generator == 'ddm': raise FairsynthError("the ddm generator balances hidden groups within each class: its plan is fairsynth_nb.ddm.ddm_plan")
     n_a = df.attrs.get('n_a', 2)
     tr = df[df.split == 'train']
     quota = cfg.n_per_group if cfg.n_per_group is not None else int(tr.groupby('group').size().max())
@@ -214,6 +215,9 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     cfg = load_config(run_dir)
     gc = cfg.generate
     generator = check_generator(generator or cfg.finetune.generator)
+    if generator == 'ddm':
+        from fairsynth_nb.ddm import run_generate_ddm
+        return run_generate_ddm(run_dir, force=force, progress=progress)
     out = run_dir/'synthetic'/generator
     man_path = out/'manifest.csv'
     index = load_adapter_index(run_dir, generator) if generator != 'vanilla' else None

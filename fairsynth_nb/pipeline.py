@@ -136,13 +136,13 @@ def make_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_cluster)
     f = sub.add_parser('finetune', help='finetune the diffusion model per group or cluster (LoRA, DreamBooth, Clustered DreamBooth)')
     f.add_argument('--run', required=True, help='run folder')
-    f.add_argument('--generator', default=None, help='lora | dreambooth | clustered (default: the config\'s)')
+    f.add_argument('--generator', default=None, help='lora | dreambooth | clustered | ddm (default: the config\'s)')
     f.add_argument('--model', default=None, help='Stable Diffusion hub id or folder (default: the embedded mini-SD)')
     f.add_argument('--max-train-steps', type=int, default=None)
     f.set_defaults(func=_cmd_finetune)
     g = sub.add_parser('generate', help='generate the group-balanced synthetic set, CLIP-filtered')
     g.add_argument('--run', required=True, help='run folder')
-    g.add_argument('--generator', default=None, help='vanilla | lora | dreambooth | clustered (default: the config\'s)')
+    g.add_argument('--generator', default=None, help='vanilla | lora | dreambooth | clustered | ddm (default: the config\'s)')
     g.add_argument('--n-per-group', type=int, default=None, help='images kept per group (default: the largest real train group)')
     g.set_defaults(func=_cmd_generate)
     t = sub.add_parser('train', help='train classifiers (erm, resample, reweight, groupdro, two_stage, ...) in a run folder')
@@ -324,7 +324,7 @@ def _add_run_args(p, out_default=None):
                    help='a severity sweep: one run folder <out>/sev<S> each, then sweep.md and severity_sweep.png in <out> '
                         '(the paper preset on colored_mnist sweeps 0.9 0.95 0.99 0.999 unless --severity is given)')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--generator', default=None, help='vanilla | lora | dreambooth | clustered (default: clustered)')
+    p.add_argument('--generator', default=None, help='vanilla | lora | dreambooth | clustered | ddm (default: clustered)')
     p.add_argument('--model', default=None, help='Stable Diffusion hub id or folder (default: the embedded mini-SD)')
     p.add_argument('--out', default=out_default, required=out_default is None, help='run folder')
     p.add_argument('--overwrite', action='store_true', help='start the run folder afresh')
@@ -339,13 +339,15 @@ def synthetic_figures(run_dir, generator:str, n:int=8):
     d = Path(run_dir)/'synthetic'/generator
     m = pd.read_csv(d/'manifest.csv', keep_default_na=False)
     kept = m.kept.astype(str).str.lower() == 'true'
-    groups = sorted(m.group.unique())
+    # one row per group; images of unknown attribute (ddm) get one row per class and indicator group
+    m['row_key'] = [group_name(g // 2, g % 2) if g >= 0 else f'y={y}, indicator group {c}' for g, y, c in zip(m.group.astype(int), m.y, m.cluster)]
+    groups = sorted(m.row_key.unique())
     fig, axs = plt.subplots(len(groups), n, figsize=(n * 0.8, len(groups) * 0.85 + 0.3), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for r, g in enumerate(groups):
-        part = m[kept & (m.group == g)].head(n)
+        part = m[kept & (m.row_key == g)].head(n)
         for c, f in enumerate(part.file): axs[r, c].imshow(Image.open(d/f).convert('RGB'))
-        axs[r, 0].set_title(f"{group_name(g // 2, g % 2)}: {part.recipe.iloc[0] if len(part) else ''}", fontsize=7, loc='left')
+        axs[r, 0].set_title(f"{g}: {part.recipe.iloc[0] if len(part) else ''}", fontsize=7, loc='left')
     fig.suptitle(f'{generator}: kept synthetic images', fontsize=9)
     fig2, ax = plt.subplots(figsize=(5, 2.6))
     s = pd.to_numeric(m.clip_score, errors='coerce')

@@ -24,9 +24,10 @@ from .core import FairsynthError, TrainConfig, group_name, seed_everything, get_
 from .data import check_table, load_image
 
 # %% auto #0
-__all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'MANIFEST_COLUMNS', 'group_counts', 'dls_from_table', 'Classifier',
-           'small_cnn', 'make_classifier', 'splitter', 'ce_loss', 'ReweightedCE', 'GroupDROLoss', 'SupConCallback',
-           'FreezeBodyCallback', 'GroupAccuracy', 'synthetic_table', 'train_method', 'model_key', 'run_train']
+__all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'MANIFEST_COLUMNS', 'LATER_SETTINGS', 'group_counts', 'dls_from_table',
+           'Classifier', 'small_cnn', 'make_classifier', 'splitter', 'ce_loss', 'ReweightedCE', 'GroupDROLoss',
+           'SupConCallback', 'FreezeBodyCallback', 'colour_jitter', 'GroupAccuracy', 'synthetic_table', 'train_method',
+           'model_key', 'run_train']
 
 # %% ../nbs/07_train.ipynb #d8fda5ff
 def _as_pil(item): return PILImage.create(item if not isinstance(item, (str, Path)) else Path(item))
@@ -34,10 +35,11 @@ def _as_pil(item): return PILImage.create(item if not isinstance(item, (str, Pat
 def group_counts(df:pd.DataFrame, split:str='train', n_groups:int|None=None) -> np.ndarray:
     "Number of images of each group id in `split`."
     n_groups = n_groups or 2 * df.attrs.get('n_a', 2)
-    return np.bincount(df.loc[df.split == split, 'group'], minlength=n_groups)
+    g = df.loc[df.split == split, 'group']
+    return np.bincount(g[g >= 0], minlength=n_groups)        # group -1: a synthetic image of unknown attribute
 
 def dls_from_table(df:pd.DataFrame, bs:int=128, balanced:bool=False, size:int|None=None, normalize:bool=False,
-                   num_workers:int=0, seed:int=0, device=None):
+                   num_workers:int=0, seed:int=0, device=None, aug_tfms=None):
     "fastai `DataLoaders` (train = split 'train', valid = split 'val') of `(image, y, group)` batches."
     check_table(df)
     d = df[df.split.isin(['train', 'val'])].reset_index(drop=True).copy()
@@ -45,7 +47,7 @@ def dls_from_table(df:pd.DataFrame, bs:int=128, balanced:bool=False, size:int|No
     if not (d.split == 'val').any(): raise FairsynthError("no image in the val split: model selection needs one")
     d['is_valid'] = d.split == 'val'
     item_tfms = [Resize(size)] if size else None
-    batch_tfms = [Normalize.from_stats(*imagenet_stats)] if normalize else None
+    batch_tfms = list(aug_tfms or []) + ([Normalize.from_stats(*imagenet_stats)] if normalize else [])   # augmentations: train batches only
     db = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=[0, 1]), TransformBlock), n_inp=1,
                    get_x=lambda r: _as_pil(r['image']), get_y=[ColReader('y'), ColReader('group')],
                    splitter=ColSplitter('is_valid'), item_tfms=item_tfms, batch_tfms=batch_tfms)
@@ -152,6 +154,13 @@ class FreezeBodyCallback(Callback):
     def before_batch(self):
         if self.training: self.learn.model.body.eval()
 
+# %% ../nbs/07_train.ipynb #d4598e1a
+def colour_jitter(hue:float=0.05, saturation:float=0.3, brightness:float=0.2) -> list:
+    "fastai batch transforms that shift hue (at most `hue` of the circle), saturation and brightness of every training image."
+    from fastai.vision.augment import Hue, Saturation, Brightness
+    if not 0 < hue <= 0.5: raise FairsynthError(f"train.stage1_jitter={hue}: expected a hue shift in (0, 0.5]")
+    return [Hue(max_hue=hue, p=1.0), Saturation(max_lighting=saturation, p=1.0), Brightness(max_lighting=brightness, p=1.0)]
+
 # %% ../nbs/07_train.ipynb #c41f5341
 class GroupAccuracy(Metric):
     "Worst-group (`kind='worst'`), plain (`'avg'`) accuracy over an epoch, or the model-selection score (`'select'`)."
@@ -192,7 +201,9 @@ def synthetic_table(manifest, real:pd.DataFrame) -> pd.DataFrame:
     if kept.empty: raise FairsynthError(f"{where}: no kept image (the filter rejected all {len(manifest)}); nothing to train on")
     n_a = real.attrs.get('n_a', 2)
     real_groups = sorted(set(real.loc[real.split == 'train', 'group']))
-    lacking = [group_name(g // n_a, g % n_a) for g in real_groups if g not in set(kept.group)]
+    # a class whose synthetic images have no attribute (a = -1, the ddm generator) covers all the groups of that class
+    blind = set(kept.y[kept.a == -1])
+    lacking = [group_name(g // n_a, g % n_a) for g in real_groups if g not in set(kept.group) and g // n_a not in blind]
     if lacking: raise FairsynthError(f"{where}: no kept synthetic image for the real group(s) {', '.join(lacking)}")
     root = path.parent if path else Path('.')
     files = [str(f if Path(f).is_absolute() else root/f) for f in kept.file]
@@ -217,8 +228,9 @@ def _fit(learn, epochs, lr, fname, stage):
     hist = [dict(zip(names, [i] + [float(x) for x in v]), stage=stage) for i, v in enumerate(learn.recorder.values)]
     return hist
 
-def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|None=None, seed:int=0, path=None) -> Learner:
-    "Train `method` on the real table (and the synthetic `manifest` for the two-stage family); best epoch loaded."
+def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|None=None, seed:int=0, path=None,
+                 stage1_tfms=None) -> Learner:
+    "Train `method` on the real table (and the synthetic `manifest` for the two-stage family); best epoch loaded. `stage1_tfms`: batch augmentations of the synthetic stage."
     cfg = cfg or TrainConfig()
     if method not in METHODS: raise FairsynthError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if method in SYNTHETIC_METHODS and manifest is None:
@@ -237,7 +249,8 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
         history += _fit(learn, cfg.epochs, cfg.lr, f'{method}_s{seed}', 'real')
     else:
         syn = synthetic_table(manifest, real)
-        dls1 = dls_from_table(syn, **dl_kw)
+        if stage1_tfms is None and cfg.stage1_jitter: stage1_tfms = colour_jitter(cfg.stage1_jitter)
+        dls1 = dls_from_table(syn, aug_tfms=stage1_tfms, **dl_kw)
         beta = 1.0 if method == 'ce_only' else cfg.beta
         learn = _learner(dls1, model, ce_loss, path, cfg.wd, cbs=[SupConCallback(beta, cfg.temperature)])
         history += _fit(learn, cfg.stage1_epochs, cfg.stage1_lr, f'{method}_s{seed}_stage1', 'synthetic')
@@ -260,6 +273,8 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
     return learn
 
 # %% ../nbs/07_train.ipynb #35d42032
+LATER_SETTINGS = {'stage1_jitter': 0.0}     # train settings (and their defaults) added after the first runs
+
 def _file_hash(path) -> str:
     import hashlib
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
@@ -282,12 +297,15 @@ def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manife
     log = get_logger(run_dir)
     # what a model depends on: every train setting except the lists of methods and seeds to run
     train_settings = {k: v for k, v in cfg.train.to_dict().items() if k not in ('methods', 'seeds')}
+    # settings added later count only when set, so that models trained before they existed stay up to date
+    for k, v in LATER_SETTINGS.items():
+        if train_settings.get(k) == v: train_settings.pop(k)
     real, done = None, []
     for m in methods:
         man = None
         if m in SYNTHETIC_METHODS:
             if manifest is None and generator is None:
-                raise FairsynthError(f"method {m!r} trains on a synthetic set: give --generator (vanilla, lora, dreambooth, clustered)")
+                raise FairsynthError(f"method {m!r} trains on a synthetic set: give --generator (vanilla, lora, dreambooth, clustered, ddm)")
             man = Path(manifest) if manifest else run_dir/'synthetic'/generator/'manifest.csv'
             if not man.is_file(): raise FairsynthError(f"{man} does not exist: run `fairsynth generate --run {run_dir} --generator {generator}` first")
         key = model_key(m, generator)
