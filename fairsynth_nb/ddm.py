@@ -298,7 +298,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
     from fairsynth_nb.minisd import load_pipeline, load_clip
     from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
     from fairsynth_nb.finetune import load_adapter_index
-    from fairsynth_nb.generate import read_manifest, _append_rows, _rewrite_manifest, filter_group, default_batch_size, MANIFEST_FIELDS
+    from fairsynth_nb.generate import read_manifest, open_manifest, _append_rows, _rewrite_manifest, filter_group, default_batch_size, MANIFEST_FIELDS
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     gc, dc = cfg.generate, cfg.ddm
@@ -313,12 +313,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
     df = dataset_from_config(cfg)
     plan = ddm_plan(df, index, gc)
     out.mkdir(parents=True, exist_ok=True)
-    hf = out/'images.hash'
-    m = read_manifest(man_path)
-    if len(m) and (not hf.exists() or hf.read_text().strip() != h):
-        log.info(f"generate: {man_path} holds images made under other settings; generating them again"); m = m.iloc[:0]
-    with atomic_write(hf) as f: f.write(h + '\n')
-    _rewrite_manifest(man_path, m)
+    m = open_manifest(man_path, h, log)
     key = ['row', 'seed', 'file', 'y', 'cluster', 'adapter']
     todo = plan[~plan.row.isin(m.merge(plan[key], on=key).row)] if len(m) else plan
     if len(todo):

@@ -21,8 +21,8 @@ from .finetune import GENERATORS, check_generator, load_adapter_index, group_dir
 
 # %% auto #0
 __all__ = ['MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'filter_group', 'adapter_name',
-           'load_adapters', 'default_batch_size', 'fused', 'generate_rows', 'read_manifest', 'retry_rows',
-           'run_generate']
+           'load_adapters', 'default_batch_size', 'fused', 'generate_rows', 'read_manifest', 'open_manifest',
+           'retry_rows', 'run_generate']
 
 # %% ../nbs/06_generate.ipynb #4f8e0915
 def split_quota(n:int, sizes, share:str='size') -> list[int]:
@@ -187,6 +187,17 @@ def _rewrite_manifest(path:Path, m:pd.DataFrame):
     "Rewrite the manifest (without torn lines or dropped rows) before appending to it."
     with atomic_write(path) as f: m[MANIFEST_FIELDS].to_csv(f, index=False)
 
+def open_manifest(path, img_hash:str, log=None) -> pd.DataFrame:
+    "The whole rows of manifest `path` to resume from: none if its images were made under settings other than `img_hash` (kept in images.hash beside it)."
+    path = Path(path); hf = path.parent/'images.hash'
+    m = read_manifest(path)
+    if len(m) and (not hf.exists() or hf.read_text().strip() != img_hash):
+        if log: log.info(f"generate: {path} holds images made under other settings; generating them again")
+        m = m.iloc[:0]
+    with atomic_write(hf) as f: f.write(img_hash + '\n')
+    _rewrite_manifest(path, m)
+    return m
+
 # %% ../nbs/06_generate.ipynb #55c02c21
 def retry_rows(plan:pd.DataFrame, shortfall:dict, pass_rate:dict, rnd:int, seed:int=0) -> pd.DataFrame:
     "Extra plan rows for round `rnd`: for each group short by `shortfall[g]`, shortfall / max(pass rate, 1/4) images, spread over the group's parts."
@@ -235,12 +246,7 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     out.mkdir(parents=True, exist_ok=True)
     # what decides the images (not the scores): images made under other settings are made again, not reused
     img_h = config_hash([cfg.data, {k: gd[k] for k in IMAGE_SETTINGS}, gc.threshold is None, generator, cfg.finetune.model, index])
-    hf = out/'images.hash'
-    m = read_manifest(man_path)
-    if len(m) and (not hf.exists() or hf.read_text().strip() != img_h):
-        log.info(f"generate: {man_path} holds images made under other settings; generating them again"); m = m.iloc[:0]
-    with atomic_write(hf) as f: f.write(img_h + '\n')
-    _rewrite_manifest(man_path, m)
+    m = open_manifest(man_path, img_h, log)
     quota, tr, n_a = plan.attrs['quota'], df[df.split == 'train'], df.attrs.get('n_a', 2)
     pipe, names, clip, emb_cache, centroids = None, {}, None, {}, {}
     full, rnd = plan, 0
