@@ -8,12 +8,13 @@ interrupted sweep resumes (finished stages are skipped).
 
 Usage: python benchmarks/results.py [--severities 0.9 0.95 0.99 0.999] [--seeds 0 1 2]
        [--generators vanilla lora dreambooth clustered ddm] [--steps 150] [--n-per-group 200] [--out runs/sweep] [--report-only]
+       [--ddm-labels pseudo|attribute]
 Prints the worst-group and average accuracy tables (mean ± std over seeds) and the seconds per epoch of each method;
 writes <out>/sweep.csv, <out>/sweep.md and <out>/severity_sweep.png.
 """
 import argparse
 import torch
-from fairsynth_nb.core import ClusterConfig, FinetuneConfig, GenerateConfig, TrainConfig, RunConfig, DataConfig
+from fairsynth_nb.core import ClusterConfig, FinetuneConfig, GenerateConfig, TrainConfig, RunConfig, DataConfig, DDMConfig
 from fairsynth_nb.pipeline import run_sweep, SEVERITIES
 
 p = argparse.ArgumentParser()
@@ -25,13 +26,14 @@ p.add_argument('--steps', type=int, default=150, help='finetuning steps per adap
 p.add_argument('--n-per-group', type=int, default=200, help='kept synthetic images per group')
 p.add_argument('--out', default='runs/sweep')
 p.add_argument('--threads', type=int, default=None)
+p.add_argument('--ddm-labels', default='pseudo', choices=['pseudo', 'attribute'], help="the ddm generator's indicator labels")
 p.add_argument('--report-only', action='store_true', help='only gather what the run folders already hold')
 a = p.parse_args()
 if a.threads: torch.set_num_threads(a.threads)
 cfg = RunConfig(name='sweep', data=DataConfig(), cluster=ClusterConfig(k=None, k_min=2, k_max=3),
                 finetune=FinetuneConfig(max_train_steps=a.steps, num_class_images=32, min_images=5),
                 generate=GenerateConfig(n_per_group=a.n_per_group),
-                train=TrainConfig(methods=a.methods, seeds=a.seeds))
+                train=TrainConfig(methods=a.methods, seeds=a.seeds), ddm=DDMConfig(labels=a.ddm_labels))
 r = run_sweep(a.out, cfg, a.severities, a.generators, run=not a.report_only)
 print(open(f'{a.out}/sweep.md').read())
 print(f"{a.out}/sweep.csv, {a.out}/sweep.md, {a.out}/severity_sweep.png")

@@ -62,6 +62,13 @@ class Section:
             else: kw[k] = _check_type(v, tp, f"{where}.{k}")
         return cls(**kw)
 
+    _later = {}     # fields added after the first runs, with their defaults: they count in a hash only when set otherwise
+
+    def hash_dict(self) -> dict:
+        "The fields that decide the section's hash: every field, less the `_later` ones left at their defaults."
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)
+                if not (f.name in self._later and getattr(self, f.name) == self._later[f.name])}
+
     def hash(self) -> str: return config_hash(self)
 
 def _check_type(v, tp, where):
@@ -99,12 +106,15 @@ def _check_type(v, tp, where):
     return v
 
 # %% ../nbs/00_core.ipynb #3681f63a
+def _plain(o):
+    if isinstance(o, Section): return o.hash_dict()
+    if is_dataclass(o): return asdict(o)
+    if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_plain(x) for x in o]
+    return o
+
 def config_hash(obj) -> str:
     "Short SHA-256 of the canonical JSON of a config section, a dict or a list of them."
-    def _plain(o):
-        if is_dataclass(o): return asdict(o)
-        if isinstance(o, (list, tuple)): return [_plain(x) for x in o]
-        return o
     s = json.dumps(_plain(obj), sort_keys=True, separators=(',', ':'), default=str)
     return hashlib.sha256(s.encode()).hexdigest()[:16]
 
@@ -153,6 +163,9 @@ class FinetuneConfig(Section):
     instance_token: str = 'sks'
     min_images: int = 5              # a group or cluster with fewer real images gets no adapter of its own
     seed: int = 0
+    train_text_encoder: bool = False # also a LoRA on the text encoder's attention (diffusers' --train_text_encoder)
+    full_unet: bool = False          # DreamBooth on every UNet weight (diffusers' train_dreambooth.py) instead of a LoRA; lower learning_rate
+    _later = {'train_text_encoder': False, 'full_unet': False}
 
 @dataclass
 class GenerateConfig(Section):
@@ -192,6 +205,7 @@ class TrainConfig(Section):
     stage2_lr: float = 1e-2          # last layer only
     ffr_lr: float = 1e-3             # From Fake to Real finetunes the whole network in stage 2
     stage1_jitter: float = 0.0       # colour jitter of the stage-1 (synthetic) batches: max hue shift; 0 = none, as the paper
+    _later = {'stage1_jitter': 0.0}
     num_workers: int = 0
 
 @dataclass

@@ -149,7 +149,7 @@ def ddm_generate(pipe, prompt:str, n:int, indicator:nn.Module|None=None, scale:f
         m = min(batch_size, n - i)
         kw = {}
         if scale and ind is not None:
-            kw = dict(callback_on_step_end=_guidance_callback(torch.as_tensor(tg[i:i + m]), ind, scale, guide_until),
+            kw = dict(callback_on_step_end=_guidance_callback(torch.tensor(tg[i:i + m]), ind, scale, guide_until),
                       callback_on_step_end_tensor_inputs=['latents', 'prompt_embeds'])
         ims = pipe([prompt] * m, num_inference_steps=steps, guidance_scale=gs, generator=gen, output_type='np', **kw).images
         out.append((np.clip(ims, 0, 1) * 255).round().astype(np.uint8))
@@ -235,7 +235,7 @@ def run_finetune_ddm(run_dir, force:bool=False, progress:bool=True) -> dict:
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     fc, dc = cfg.finetune, cfg.ddm
-    h = config_hash([cfg.data, fc.to_dict() | {'generator': 'ddm'}, dc])
+    h = config_hash([cfg.data, fc.hash_dict() | {'generator': 'ddm'}, dc])
     log = get_logger(run_dir)
     index = run_dir/'adapters'/'ddm'/'index.json'
     if not force and stage_done(run_dir, 'finetune-ddm', h) and index.exists():
@@ -298,7 +298,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
     from fairsynth_nb.minisd import load_pipeline, load_clip
     from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
     from fairsynth_nb.finetune import load_adapter_index
-    from fairsynth_nb.generate import read_manifest, open_manifest, _append_rows, _rewrite_manifest, filter_group, default_batch_size, MANIFEST_FIELDS
+    from fairsynth_nb.generate import read_manifest, open_manifest, image_hash, load_adapter, _append_rows, _rewrite_manifest, filter_group, default_batch_size, MANIFEST_FIELDS
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     gc, dc = cfg.generate, cfg.ddm
@@ -313,7 +313,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
     df = dataset_from_config(cfg)
     plan = ddm_plan(df, index, gc)
     out.mkdir(parents=True, exist_ok=True)
-    m = open_manifest(man_path, h, log)
+    m = open_manifest(man_path, image_hash(cfg, 'ddm', index, dc), log)   # the filter's settings (alpha, clip_model) re-score only
     key = ['row', 'seed', 'file', 'y', 'cluster', 'adapter']
     todo = plan[~plan.row.isin(m.merge(plan[key], on=key).row)] if len(m) else plan
     if len(todo):
@@ -324,7 +324,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
             left = part[part.row.isin(todo.row)]
             if left.empty: continue
             term = load_indicator(run_dir/path)
-            pipe.load_lora_weights(str(run_dir/path), weight_name=LORA_FILE, adapter_name='ddm')
+            load_adapter(pipe, run_dir/path, 'ddm')
             try:
                 for i in range(0, len(part), bs):          # fixed batches of the plan: resuming makes the same images
                     b = part.iloc[i:i + bs]

@@ -19,9 +19,11 @@ from .core import (FairsynthError, FinetuneConfig, group_name, save_json, load_j
 from .data import load_image, group_prompt, class_prompt, dataset_from_config
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'LORA_FILE', 'REGULARISER_FILE', 'GENERATORS', 'FINETUNED', 'encode_images', 'encode_prompts',
-           'add_lora', 'lora_state_dict', 'remove_lora', 'train_adapter', 'group_dir', 'check_generator',
-           'finetune_jobs', 'class_images', 'run_finetune', 'load_adapter_index']
+__all__ = ['LORA_TARGETS', 'LORA_FILE', 'UNET_FILE', 'REGULARISER_FILE', 'TEXT_LORA_TARGETS', 'TEXT_LORA_FILE', 'GENERATORS',
+           'FINETUNED', 'encode_images', 'encode_prompts', 'add_lora', 'lora_state_dict', 'remove_lora',
+           'add_text_lora', 'remove_text_lora', 'text_lora_state_dict', 'unet_weights', 'load_unet_weights',
+           'train_adapter', 'group_dir', 'check_generator', 'finetune_jobs', 'class_images', 'run_finetune',
+           'load_adapter_index']
 
 # %% ../nbs/05_finetune.ipynb #df5c1fef
 def _pixels(images, size:int) -> torch.Tensor:
@@ -42,14 +44,17 @@ def encode_images(pipe, images, size:int|None=None, bs:int=64) -> tuple[torch.Te
 @torch.no_grad()
 def encode_prompts(pipe, prompts) -> torch.Tensor:
     "Text-encoder hidden states (n, tokens, dim) of `prompts`, as the pipeline conditions the UNet."
-    tok = pipe.tokenizer(list(prompts), padding='max_length', max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors='pt')
-    return pipe.text_encoder(tok.input_ids.to(pipe.device))[0].float().cpu()
+    return pipe.text_encoder(_tokens(pipe, prompts).to(pipe.device))[0].float().cpu()
+
+def _tokens(pipe, prompts) -> torch.Tensor:
+    return pipe.tokenizer(list(prompts), padding='max_length', max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors='pt').input_ids
 
 # %% ../nbs/05_finetune.ipynb #681d5152
 LORA_TARGETS = {'attn': ['to_k', 'to_q', 'to_v', 'to_out.0'],     # diffusers' train_dreambooth_lora.py
                 'attn+conv': ['to_k', 'to_q', 'to_v', 'to_out.0', 'proj_in', 'proj_out', 'ff.net.0.proj', 'ff.net.2',
                               'conv1', 'conv2', 'conv_shortcut']}   # also the ResNet convolutions and the transformer MLPs
 LORA_FILE = 'pytorch_lora_weights.safetensors'
+UNET_FILE = 'unet.safetensors'                 # the whole finetuned UNet, with finetune.full_unet
 REGULARISER_FILE = 'regulariser.safetensors'   # a trainable term's weights saved beside the adapter (DDM's indicator)
 
 def add_lora(unet, rank:int=4, targets:str='attn', name:str='fs_train'):
@@ -73,30 +78,70 @@ def remove_lora(unet, name:str='fs_train'):
     "Remove adapter `name` from the UNet."
     unet.delete_adapters(name)
 
+TEXT_LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'out_proj']   # diffusers' train_dreambooth_lora.py --train_text_encoder
+
+def add_text_lora(text_encoder, rank:int=4, name:str='fs_train'):
+    "Add a trainable LoRA adapter `name` on the text encoder's attention projections; freeze the rest."
+    # peft's own injection: transformers' `add_adapter` asks for a newer peft than diffusers does
+    from peft import LoraConfig, inject_adapter_in_model
+    text_encoder.requires_grad_(False)
+    inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights='gaussian', target_modules=TEXT_LORA_TARGETS), text_encoder, adapter_name=name)
+    return [p for n, p in text_encoder.named_parameters() if p.requires_grad]
+
+def remove_text_lora(text_encoder, name:str='fs_train'):
+    "Remove adapter `name` from the text encoder (its layers then compute what the base layers do)."
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    for m in text_encoder.modules():
+        if isinstance(m, BaseTunerLayer) and name in m.lora_A: m.delete_adapter(name)
+
+def text_lora_state_dict(text_encoder, name:str='fs_train') -> dict:
+    "The text encoder's LoRA weights of adapter `name`, in peft's key format."
+    from peft.utils import get_peft_model_state_dict
+    return get_peft_model_state_dict(text_encoder, adapter_name=name)
+
 # %% ../nbs/05_finetune.ipynb #5906f1d1
 def _ckpt_dirs(out:Path) -> list[Path]:
     d = out/'checkpoints'
     if not d.is_dir(): return []
     return sorted((p for p in d.iterdir() if p.name.startswith('checkpoint-') and (p/'state.pt').exists()), key=lambda p: int(p.name.split('-')[1]))
 
-def _save_checkpoint(out:Path, step:int, unet, opt, gen, keep:int, reg=None):
+TEXT_LORA_FILE = 'text_encoder_lora.safetensors'   # in a checkpoint, when the text encoder trains too
+
+def unet_weights(unet, copy:bool=False) -> dict:
+    "The UNet's own weights on the CPU (a copy if `copy`), under the names of a plain UNet (LoRA wrappers and weights left out)."
+    return {k.replace('.base_layer', ''): v.detach().to('cpu', copy=copy).contiguous() for k, v in unet.state_dict().items() if 'lora_' not in k}
+
+def load_unet_weights(unet, weights:dict, where:str='UNet weights'):
+    "Load `unet_weights` into `unet`, whether or not LoRA wrappers sit on its layers."
+    names = {k.replace('.base_layer', ''): k for k in unet.state_dict() if 'lora_' not in k}
+    if set(weights) != set(names):
+        bad = sorted(set(weights) ^ set(names))
+        raise FairsynthError(f"{where}: they do not match this UNet ({len(bad)} names differ, e.g. {bad[0]}); was it finetuned from another model?")
+    unet.load_state_dict({names[k]: v for k, v in weights.items()}, strict=False)
+
+def _save_checkpoint(out:Path, step:int, unet, opt, gen, keep:int, reg=None, te=None, full:bool=False):
     from safetensors.torch import save_file
     d = out/'checkpoints'/f'checkpoint-{step}'
     tmp = out/'checkpoints'/f'.tmp-{step}'
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in lora_state_dict(unet).items()}, tmp/LORA_FILE)
+    if full: save_file(unet_weights(unet), tmp/UNET_FILE)
+    else: save_file({k: v.contiguous() for k, v in lora_state_dict(unet).items()}, tmp/LORA_FILE)
+    if te is not None: save_file({k: v.contiguous() for k, v in text_lora_state_dict(te).items()}, tmp/TEXT_LORA_FILE)
     torch.save(dict(step=step, opt=opt.state_dict(), gen=gen.get_state(), reg=reg.state_dict() if reg is not None else None), tmp/'state.pt')
     shutil.rmtree(d, ignore_errors=True); os.replace(tmp, d)          # a checkpoint appears whole or not at all
     for old in _ckpt_dirs(out)[:-keep]: shutil.rmtree(old, ignore_errors=True)
 
-def _load_checkpoint(d:Path, unet, opt, gen, reg=None) -> int:
+def _load_checkpoint(d:Path, unet, opt, gen, reg=None, te=None, full:bool=False) -> int:
     from safetensors.torch import load_file
     from peft import set_peft_model_state_dict
     from diffusers.utils import convert_unet_state_dict_to_peft
     try:
-        sd = load_file(d/LORA_FILE); st = torch.load(d/'state.pt', weights_only=False)
+        sd = load_file(d/(UNET_FILE if full else LORA_FILE)); st = torch.load(d/'state.pt', weights_only=False)
+        tsd = load_file(d/TEXT_LORA_FILE) if te is not None else None
     except Exception as e: raise FairsynthError(f"checkpoint {d} is corrupt ({type(e).__name__}: {e}); delete it to restart from the previous one") from None
-    set_peft_model_state_dict(unet, convert_unet_state_dict_to_peft(sd), adapter_name='fs_train')
+    if full: load_unet_weights(unet, sd, f'checkpoint {d}')
+    else: set_peft_model_state_dict(unet, convert_unet_state_dict_to_peft(sd), adapter_name='fs_train')
+    if te is not None: set_peft_model_state_dict(te, tsd, adapter_name='fs_train')
     opt.load_state_dict(st['opt']); gen.set_state(st['gen'])
     if reg is not None and st.get('reg') is not None: reg.load_state_dict(st['reg'])
     return int(st['step'])
@@ -104,7 +149,8 @@ def _load_checkpoint(d:Path, unet, opt, gen, reg=None) -> int:
 def _hparams(cfg:FinetuneConfig) -> dict:
     keys = ('rank', 'lora_targets', 'learning_rate', 'max_train_steps', 'train_batch_size', 'gradient_accumulation_steps', 'with_prior_preservation',
             'prior_loss_weight', 'num_class_images', 'instance_token', 'seed', 'model')
-    return {k: getattr(cfg, k) for k in keys}
+    return ({k: getattr(cfg, k) for k in keys} | ({'train_text_encoder': True} if cfg.train_text_encoder else {})
+            | ({'full_unet': True} if cfg.full_unet else {}))
 
 def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, class_images=None, class_prompt:str|None=None,
                   accelerator=None, info:dict|None=None, progress:bool=True, on_step=None, regulariser=None) -> dict:
@@ -119,7 +165,11 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
     prior = cfg.with_prior_preservation and class_images is not None and len(class_images) > 0
     h = config_hash([_hparams(cfg), prompt, class_prompt if prior else None, len(images)] + ([regulariser.hparams()] if regulariser is not None else []))
     meta = out/'adapter.json'
-    if (out/LORA_FILE).exists() and meta.exists() and load_json(meta).get('hash') == h: return load_json(meta)
+    full = cfg.full_unet
+    if full and (cfg.train_text_encoder or regulariser is not None):
+        raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with finetune.train_text_encoder or the ddm generator")
+    wfile = UNET_FILE if full else LORA_FILE
+    if (out/wfile).exists() and meta.exists() and load_json(meta).get('hash') == h: return load_json(meta)
     acc = accelerator or Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.gradient_accumulation_steps)
     t0 = time.time()
     unet, sched = pipe.unet, pipe.scheduler
@@ -130,32 +180,40 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
     if prior:
         cmu, csd = encode_images(pipe, list(class_images)); cemb = encode_prompts(pipe, [class_prompt])
     sf = pipe.vae.config.scaling_factor
-    with torch.random.fork_rng(devices=[]):       # the LoRA init depends on the seed alone
-        torch.manual_seed(cfg.seed); params = add_lora(unet, cfg.rank, cfg.lora_targets)
+    if full:                                        # DreamBooth proper: every UNet weight trains; the base comes back afterwards
+        base_weights = unet_weights(unet, copy=True); unet.requires_grad_(True); params = list(unet.parameters())
+    else:
+        with torch.random.fork_rng(devices=[]):       # the LoRA init depends on the seed alone
+            torch.manual_seed(cfg.seed); params = add_lora(unet, cfg.rank, cfg.lora_targets)
+    te, tok, ctok = (pipe.text_encoder if cfg.train_text_encoder else None), None, None
+    if te is not None:        # the prompts then go through the text encoder at every step: their embeddings train too
+        tok, ctok = _tokens(pipe, [prompt]), (_tokens(pipe, [class_prompt]) if prior else None)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed + 1); params = params + add_text_lora(te, cfg.rank)
+        te.train()
+    def embed(tokens, cached): return te(tokens.to(acc.device))[0].float() if te is not None else cached.to(acc.device)
     if regulariser is not None: regulariser.to(acc.device).train(); params = params + list(regulariser.parameters())
     if cfg.gradient_checkpointing: unet.enable_gradient_checkpointing()
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=1e-2)
     opt = acc.prepare_optimizer(opt)
     gen = torch.Generator().manual_seed(cfg.seed)
-    step = 0
-    ckpts = _ckpt_dirs(out)
-    if ckpts: step = _load_checkpoint(ckpts[-1], unet, opt.optimizer if hasattr(opt, 'optimizer') else opt, gen, regulariser)
-    resumed_from = step
-    dev = acc.device
-    unet.train()
-    bar = tqdm(total=cfg.max_train_steps, initial=step, desc=info.get('name', out.name) if info else out.name, disable=not progress, leave=False)
-    bs = cfg.train_batch_size
+    step, bar, dev, bs = 0, None, acc.device, cfg.train_batch_size
     try:
+        ckpts = _ckpt_dirs(out)
+        if ckpts: step = _load_checkpoint(ckpts[-1], unet, opt.optimizer if hasattr(opt, 'optimizer') else opt, gen, regulariser, te, full)
+        resumed_from = step
+        unet.train()
+        bar = tqdm(total=cfg.max_train_steps, initial=step, desc=info.get('name', out.name) if info else out.name, disable=not progress, leave=False)
         while step < cfg.max_train_steps:
             for _ in range(cfg.gradient_accumulation_steps):
                 with acc.accumulate(unet):
                     idx = torch.randint(len(mu), (bs,), generator=gen)
                     lat = mu[idx] + sd[idx] * torch.randn(mu[idx].shape, generator=gen)
-                    cond = emb.expand(bs, -1, -1)
+                    cond = embed(tok, emb).expand(bs, -1, -1)
                     if prior:
                         cidx = torch.randint(len(cmu), (bs,), generator=gen)
                         lat = torch.cat([lat, cmu[cidx] + csd[cidx] * torch.randn(cmu[cidx].shape, generator=gen)])
-                        cond = torch.cat([cond, cemb.expand(bs, -1, -1)])
+                        cond = torch.cat([cond, embed(ctok, cemb).expand(bs, -1, -1)])
                     lat = (lat * sf).to(dev)
                     noise = torch.randn(lat.shape, generator=gen).to(dev)
                     t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(lat),), generator=gen).to(dev)
@@ -174,13 +232,17 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
                     opt.step(); opt.zero_grad()
             step += 1; bar.update(1); bar.set_postfix(loss=f'{loss.item():.4f}')
             if step % cfg.checkpointing_steps == 0 and step < cfg.max_train_steps:
-                _save_checkpoint(out, step, unet, opt.optimizer if hasattr(opt, 'optimizer') else opt, gen, cfg.checkpoints_total_limit, regulariser)
+                _save_checkpoint(out, step, unet, opt.optimizer if hasattr(opt, 'optimizer') else opt, gen, cfg.checkpoints_total_limit, regulariser, te, full)
             if on_step is not None: on_step(step)
         from diffusers import StableDiffusionPipeline
         out.mkdir(parents=True, exist_ok=True)
         tmp = out/'.final'; shutil.rmtree(tmp, ignore_errors=True)
-        StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=lora_state_dict(unet), safe_serialization=True)
-        os.replace(tmp/LORA_FILE, out/LORA_FILE); shutil.rmtree(tmp, ignore_errors=True)
+        if full:
+            from safetensors.torch import save_file
+            tmp.mkdir(); save_file(unet_weights(unet), tmp/UNET_FILE)
+        else: StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=lora_state_dict(unet), safe_serialization=True,
+                                                        text_encoder_lora_layers=text_lora_state_dict(te) if te is not None else None)
+        os.replace(tmp/wfile, out/wfile); shutil.rmtree(tmp, ignore_errors=True)
         res = dict(**(info or {}), prompt=prompt, token=cfg.instance_token if cfg.instance_token in prompt.split() else None,
                    class_prompt=class_prompt if prior else None, n_images=len(images), n_class_images=len(class_images) if prior else 0,
                    steps=step, resumed_from=resumed_from, final_loss=float(loss.item()), seconds=round(time.time() - t0, 2), hash=h, **{'hparams': _hparams(cfg)})
@@ -192,9 +254,12 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
         shutil.rmtree(out/'checkpoints', ignore_errors=True)
         return res
     finally:
-        bar.close()
+        if bar is not None: bar.close()
         if cfg.gradient_checkpointing: unet.disable_gradient_checkpointing()
-        remove_lora(unet); unet.eval()
+        if full: load_unet_weights(unet, base_weights); unet.requires_grad_(False)
+        else: remove_lora(unet)
+        unet.eval()
+        if te is not None: remove_text_lora(te); te.eval()
         acc.free_memory()
 
 # %% ../nbs/05_finetune.ipynb #ab517a72
@@ -266,7 +331,7 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
         from fairsynth_nb.ddm import run_finetune_ddm
         return run_finetune_ddm(run_dir, force=force, progress=progress)
     stage = f'finetune-{generator}'
-    h = config_hash([cfg.data, fc.to_dict() | {'generator': generator}] + ([cfg.cluster] if generator == 'clustered' else []))
+    h = config_hash([cfg.data, fc.hash_dict() | {'generator': generator}] + ([cfg.cluster] if generator == 'clustered' else []))
     log = get_logger(run_dir)
     index = run_dir/'adapters'/generator/'index.json'
     if not force and stage_done(run_dir, stage, h) and index.exists():
@@ -309,5 +374,6 @@ def load_adapter_index(run_dir, generator:str) -> dict:
     idx = load_json(p, 'adapter index')
     for a in idx['adapters']:
         f = Path(run_dir)/a['path']/LORA_FILE
-        if not f.is_file(): raise FairsynthError(f"adapter file {f} is missing: run `fairsynth finetune --run {run_dir} --generator {generator}` again")
+        if not (f.is_file() or f.with_name(UNET_FILE).is_file()):
+            raise FairsynthError(f"adapter file {f} is missing: run `fairsynth finetune --run {run_dir} --generator {generator}` again")
     return idx

@@ -17,12 +17,12 @@ import torch
 from .core import (FairsynthError, GenerateConfig, group_name, save_json, load_json, config_hash, get_logger,
                                load_config, stage_done, write_marker, atomic_write)
 from .data import group_prompt, prompt_words, dataset_from_config, load_image
-from .finetune import GENERATORS, check_generator, load_adapter_index, group_dir, LORA_FILE
+from .finetune import GENERATORS, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE, unet_weights, load_unet_weights
 
 # %% auto #0
-__all__ = ['MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'filter_group', 'adapter_name',
-           'load_adapters', 'default_batch_size', 'fused', 'generate_rows', 'read_manifest', 'open_manifest',
-           'retry_rows', 'run_generate']
+__all__ = ['FULL_PREFIX', 'MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'filter_group',
+           'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'default_batch_size', 'fused',
+           'generate_rows', 'read_manifest', 'open_manifest', 'retry_rows', 'image_hash', 'run_generate']
 
 # %% ../nbs/06_generate.ipynb #4f8e0915
 def split_quota(n:int, sizes, share:str='size') -> list[int]:
@@ -99,16 +99,39 @@ def filter_group(scores, quota:int, keep_frac:float=0.75, threshold:float|None=N
 # %% ../nbs/06_generate.ipynb #963af47a
 def adapter_name(path:str) -> str: return 'a_' + config_hash(path)[:10]
 
+def load_adapter(pipe, folder, name:str):
+    "Load the UNet adapter saved in `folder` into `pipe` as `name`, with a clear error for a missing or broken file."
+    from diffusers.utils import logging as dlog
+    f = Path(folder)/LORA_FILE
+    if not f.is_file(): raise FairsynthError(f"adapter file {f} is missing: run the finetuning stage again")
+    v = dlog.get_verbosity(); dlog.set_verbosity_error()     # our adapters have no text-encoder part: diffusers says so on every load
+    try: pipe.load_lora_weights(str(folder), weight_name=LORA_FILE, adapter_name=name)
+    except Exception as e: raise FairsynthError(f"adapter file {f} cannot be loaded ({type(e).__name__}: {str(e)[:200]}); delete it and run the finetuning stage again") from None
+    finally: dlog.set_verbosity(v)
+
 def load_adapters(pipe, plan:pd.DataFrame, run_dir) -> dict:
     "Load every adapter of `plan` into `pipe` once; returns {adapter path: adapter name}."
     names = {}
     for path in sorted(set(plan.adapter) - {''}):
-        f = Path(run_dir)/path/LORA_FILE
-        if not f.is_file(): raise FairsynthError(f"adapter file {f} is missing: run the finetuning stage again")
-        try: pipe.load_lora_weights(str(Path(run_dir)/path), weight_name=LORA_FILE, adapter_name=adapter_name(path))
-        except Exception as e: raise FairsynthError(f"adapter file {f} cannot be loaded ({type(e).__name__}: {str(e)[:200]}); delete it and run the finetuning stage again") from None
+        full = Path(run_dir)/path/UNET_FILE
+        if full.is_file() and not (Path(run_dir)/path/LORA_FILE).is_file():
+            names[path] = FULL_PREFIX + str(full)                # a whole finetuned UNet: swapped in for its batches
+            continue
+        load_adapter(pipe, Path(run_dir)/path, adapter_name(path))
         names[path] = adapter_name(path)
     return names
+
+FULL_PREFIX = 'full:'
+
+@contextmanager
+def swapped_unet(pipe, path, base:dict):
+    "Put the finetuned UNet weights saved at `path` into the pipeline while generating, then the `base` weights back."
+    from safetensors.torch import load_file
+    try: sd = load_file(path)
+    except Exception as e: raise FairsynthError(f"UNet file {path} cannot be loaded ({type(e).__name__}: {str(e)[:200]}); delete it and run the finetuning stage again") from None
+    load_unet_weights(pipe.unet, sd, str(path))
+    try: yield
+    finally: load_unet_weights(pipe.unet, base)
 
 def default_batch_size(pipe) -> int:
     "A batch size for the device: large for the 32×32 mini-SD, small for Stable Diffusion at 512×512."
@@ -138,13 +161,16 @@ def generate_rows(pipe, rows:pd.DataFrame, names:dict, steps:int=25, guidance_sc
     from fairsynth_nb.minisd import DEFAULT_GUIDANCE
     bs = batch_size or default_batch_size(pipe)
     gs = guidance_scale if guidance_scale is not None else (DEFAULT_GUIDANCE if pipe.unet.config.sample_size <= 16 else 7.5)
-    originals = {m: m.base_layer.weight.detach().clone() for m in _lora_layers(pipe.unet)} if (fuse and names) else {}
+    lora = {k: v for k, v in names.items() if not v.startswith(FULL_PREFIX)}
+    originals = {m: m.base_layer.weight.detach().clone() for m in _lora_layers(pipe.unet)} if (fuse and lora) else {}
+    base = unet_weights(pipe.unet, copy=True) if len(lora) < len(names) else None
     for (adapter, prompt, neg), part in rows.groupby(['adapter', 'prompt', 'negative_prompt'], sort=False):
-        if adapter and fuse: ctx = fused(pipe, names[adapter], originals); pipe.enable_lora()
+        if adapter and adapter not in lora: ctx = swapped_unet(pipe, names[adapter][len(FULL_PREFIX):], base)
+        elif adapter and fuse: ctx = fused(pipe, names[adapter], originals); pipe.enable_lora()
         else:
             ctx = contextlib.nullcontext()
             if adapter: pipe.enable_lora(); pipe.set_adapters([names[adapter]])
-            elif names: pipe.disable_lora()
+            elif lora: pipe.disable_lora()
         with ctx:
           for i in range(0, len(part), bs):
             b = part.iloc[i:i+bs]
@@ -216,6 +242,12 @@ def retry_rows(plan:pd.DataFrame, shortfall:dict, pass_rate:dict, rnd:int, seed:
 # %% ../nbs/06_generate.ipynb #c50432c9
 IMAGE_SETTINGS = ('n_per_group', 'share', 'keep_frac', 'num_inference_steps', 'guidance_scale', 'batch_size', 'seed')
 
+def image_hash(cfg, generator:str, index, *extra) -> str:
+    "Hash of what decides a generator's images (not their scores): images made under another hash are made again, not reused."
+    gd = cfg.generate.to_dict()
+    return config_hash([cfg.data, {k: gd[k] for k in IMAGE_SETTINGS}, cfg.generate.threshold is None, generator,
+                        cfg.finetune.model, index, *extra])
+
 def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bool=True, on_batch=None) -> pd.DataFrame:
     "The generation stage: `synthetic/<generator>/` images and `manifest.csv` with CLIP scores and the kept flag."
     from tqdm.auto import tqdm
@@ -244,9 +276,7 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     plan = make_plan(df, generator, gc, index)
     plan['round'] = 0
     out.mkdir(parents=True, exist_ok=True)
-    # what decides the images (not the scores): images made under other settings are made again, not reused
-    img_h = config_hash([cfg.data, {k: gd[k] for k in IMAGE_SETTINGS}, gc.threshold is None, generator, cfg.finetune.model, index])
-    m = open_manifest(man_path, img_h, log)
+    m = open_manifest(man_path, image_hash(cfg, generator, index), log)
     quota, tr, n_a = plan.attrs['quota'], df[df.split == 'train'], df.attrs.get('n_a', 2)
     pipe, names, clip, emb_cache, centroids = None, {}, None, {}, {}
     full, rnd = plan, 0

@@ -80,6 +80,9 @@ def _cmd_finetune(args):
     cfg = _run_config(args.run)
     if args.model is not None: cfg.finetune.model = args.model
     if args.max_train_steps is not None: cfg.finetune.max_train_steps = args.max_train_steps
+    if args.train_text_encoder: cfg.finetune.train_text_encoder = True
+    if args.full_unet: cfg.finetune.full_unet = True
+    if args.learning_rate is not None: cfg.finetune.learning_rate = args.learning_rate
     if args.generator is not None: cfg.finetune.generator = args.generator
     save_config(cfg, Path(args.run))
     r = run_finetune(args.run, cfg.finetune.generator)
@@ -139,6 +142,9 @@ def make_parser() -> argparse.ArgumentParser:
     f.add_argument('--generator', default=None, help='lora | dreambooth | clustered | ddm (default: the config\'s)')
     f.add_argument('--model', default=None, help='Stable Diffusion hub id or folder (default: the embedded mini-SD)')
     f.add_argument('--max-train-steps', type=int, default=None)
+    f.add_argument('--train-text-encoder', action='store_true', help='also train a LoRA on the text encoder (diffusers\' --train_text_encoder)')
+    f.add_argument('--full-unet', action='store_true', help='DreamBooth on the whole UNet instead of a LoRA (give a lower --learning-rate)')
+    f.add_argument('--learning-rate', type=float, default=None)
     f.set_defaults(func=_cmd_finetune)
     g = sub.add_parser('generate', help='generate the group-balanced synthetic set, CLIP-filtered')
     g.add_argument('--run', required=True, help='run folder')

@@ -24,10 +24,11 @@ from .core import FairsynthError, TrainConfig, group_name, seed_everything, get_
 from .data import check_table, load_image
 
 # %% auto #0
-__all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'MANIFEST_COLUMNS', 'LATER_SETTINGS', 'group_counts', 'dls_from_table',
-           'Classifier', 'small_cnn', 'make_classifier', 'splitter', 'ce_loss', 'ReweightedCE', 'GroupDROLoss',
-           'SupConCallback', 'FreezeBodyCallback', 'colour_jitter', 'GroupAccuracy', 'synthetic_table', 'train_method',
-           'model_key', 'run_train']
+__all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'MANIFEST_COLUMNS', 'COMMON_SETTINGS', 'METHOD_SETTINGS',
+           'REFERENCE_SETTINGS', 'group_counts', 'dls_from_table', 'Classifier', 'small_cnn', 'make_classifier',
+           'splitter', 'ce_loss', 'ReweightedCE', 'GroupDROLoss', 'SupConCallback', 'FreezeBodyCallback',
+           'colour_jitter', 'GroupAccuracy', 'synthetic_table', 'train_method', 'method_settings', 'model_key',
+           'run_train']
 
 # %% ../nbs/07_train.ipynb #d8fda5ff
 def _as_pil(item): return PILImage.create(item if not isinstance(item, (str, Path)) else Path(item))
@@ -273,7 +274,24 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
     return learn
 
 # %% ../nbs/07_train.ipynb #35d42032
-LATER_SETTINGS = {'stage1_jitter': 0.0}     # train settings (and their defaults) added after the first runs
+COMMON_SETTINGS = ('arch', 'pretrained', 'size', 'bs', 'num_workers')
+_STAGES = ('wd', 'beta', 'temperature', 'stage1_epochs', 'stage1_lr', 'stage1_jitter')
+METHOD_SETTINGS = {          # the train settings each method reads, beyond the common ones
+    'erm': ('epochs', 'lr', 'wd'), 'resample': ('epochs', 'lr', 'wd'), 'reweight': ('epochs', 'lr', 'wd'),
+    'groupdro': ('epochs', 'lr', 'dro_wd', 'dro_eta', 'dro_adj'),
+    'two_stage': _STAGES + ('stage2_epochs', 'stage2_lr'), 'ce_only': _STAGES + ('stage2_epochs', 'stage2_lr'),
+    'synthetic_only': _STAGES, 'ffr': _STAGES + ('stage2_epochs', 'ffr_lr'),
+    'synthetic_groupdro': _STAGES + ('stage2_epochs', 'stage2_lr', 'dro_eta', 'dro_adj')}
+# the defaults when this rule came in: settings a method does not read enter its hash at these values
+REFERENCE_SETTINGS = dict(arch='small_cnn', pretrained=False, size=None, bs=128, epochs=12, lr=0.003, wd=0.01, dro_eta=0.01,
+                          dro_adj=0.0, dro_wd=0.1, beta=0.5, temperature=0.1, stage1_epochs=12, stage1_lr=0.003, stage2_epochs=8,
+                          stage2_lr=0.01, ffr_lr=0.001, num_workers=0)
+
+def method_settings(tc:TrainConfig, method:str) -> dict:
+    "The train settings that decide a model of `method`: the ones it reads, and the others at their `REFERENCE_SETTINGS` values."
+    used = set(COMMON_SETTINGS) | set(METHOD_SETTINGS[method])
+    d = {k: v for k, v in tc.hash_dict().items() if k not in ('methods', 'seeds')}
+    return {k: v if k in used else REFERENCE_SETTINGS[k] for k, v in d.items() if k in used or k in REFERENCE_SETTINGS}
 
 def _file_hash(path) -> str:
     import hashlib
@@ -295,11 +313,7 @@ def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manife
     bad = [m for m in methods if m not in METHODS]
     if bad: raise FairsynthError(f"unknown method(s) {', '.join(bad)}; expected some of {', '.join(METHODS)}")
     log = get_logger(run_dir)
-    # what a model depends on: every train setting except the lists of methods and seeds to run
-    train_settings = {k: v for k, v in cfg.train.to_dict().items() if k not in ('methods', 'seeds')}
-    # settings added later count only when set, so that models trained before they existed stay up to date
-    for k, v in LATER_SETTINGS.items():
-        if train_settings.get(k) == v: train_settings.pop(k)
+    # what a model depends on: the train settings its method reads (see `method_settings`)
     real, done = None, []
     for m in methods:
         man = None
@@ -311,7 +325,7 @@ def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manife
         key = model_key(m, generator)
         for s in seeds:
             stage = f'train-{key}-s{s}'
-            h = config_hash([cfg.data, train_settings, m, s] + ([_file_hash(man)] if man else []))
+            h = config_hash([cfg.data, method_settings(cfg.train, m), m, s] + ([_file_hash(man)] if man else []))
             out = run_dir/'models'/key/f's{s}'
             if not force and stage_done(run_dir, stage, h) and (out/'preds_test.csv').exists():
                 log.info(f"train: {key} seed {s} already done, skipped"); done.append(out); continue

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from fairsynth_nb.core import FairsynthError, FinetuneConfig
 from fairsynth_nb.pipeline import main
@@ -122,3 +123,52 @@ def test_fewer_images_than_k_is_clipped():
         warnings.simplefilter('always')
         lab, info = cluster_embeddings(np.random.default_rng(0).normal(size=(3, 8)), k=5, name='y=1,a=0')
     assert info['k'] == 3 and info['clipped_from'] == 5 and any('clipped to k=3' in str(x.message) for x in w)
+
+
+def test_text_encoder_lora_end_to_end(run):
+    "finetune --train-text-encoder: adapters with a text-encoder part, generated through the batched (fused) path as by the adapter alone."
+    from safetensors.torch import load_file
+    from fairsynth_nb.minisd import load_pipeline, generate
+    from fairsynth_nb.generate import load_adapters, generate_rows
+    from fairsynth_nb.finetune import LORA_FILE
+    assert main(['finetune', '--run', run, '--generator', 'lora', '--train-text-encoder']) == 0
+    cfg = json.loads((run/'config.json').read_text())
+    assert cfg['finetune']['train_text_encoder'] is True
+    idx = json.loads((run/'adapters'/'lora'/'index.json').read_text())
+    ad = idx['adapters'][0]
+    assert json.loads((run/ad['path']/'adapter.json').read_text())['hparams']['train_text_encoder'] is True
+    assert any(k.startswith('text_encoder.') for k in load_file(run/ad['path']/LORA_FILE))
+    prompt = json.loads((run/ad['path']/'adapter.json').read_text())['prompt']
+    pipe = load_pipeline(device='cpu')
+    rows = pd.DataFrame([dict(adapter=ad['path'], prompt=prompt, negative_prompt='', seed=s) for s in (1, 2)])
+    names = load_adapters(pipe, rows, run)
+    (_, batched), = list(generate_rows(pipe, rows, names, steps=4, batch_size=2))
+    alone = load_pipeline(device='cpu'); alone.load_lora_weights(str(run/ad['path']), weight_name=LORA_FILE, adapter_name='x')
+    ref = np.stack([generate(alone, [prompt], n=1, steps=4, seed=s)[0] for s in (1, 2)])
+    assert np.abs(batched.astype(int) - ref).max() <= 2
+    # inside the fused context the text encoder's LoRA is active too: the prompt's embedding is the adapter's, not the base's
+    from fairsynth_nb.finetune import encode_prompts
+    from fairsynth_nb.generate import fused, _lora_layers
+    originals = {m: m.base_layer.weight.detach().clone() for m in _lora_layers(pipe.unet)}
+    base = encode_prompts(load_pipeline(device='cpu'), [prompt])
+    with fused(pipe, names[ad['path']], originals): e = encode_prompts(pipe, [prompt])
+    assert torch.allclose(e, encode_prompts(alone, [prompt]), atol=1e-5) and not torch.equal(e, base)
+
+
+def test_full_unet_end_to_end(tmp_path):
+    "finetune --full-unet: whole-UNet DreamBooth adapters, then a balanced generated set drawn with them."
+    from fairsynth_nb.finetune import UNET_FILE, LORA_FILE
+    out = tmp_path/'full'
+    assert main(['bias', '--severity', '0.99', '--out', out]) == 0
+    cfg = json.loads((out/'config.json').read_text())
+    cfg['finetune'].update(max_train_steps=4, checkpointing_steps=2, train_batch_size=4, num_class_images=4, min_images=5)
+    (out/'config.json').write_text(json.dumps(cfg))
+    assert main(['finetune', '--run', out, '--generator', 'dreambooth', '--full-unet', '--learning-rate', '1e-4']) == 0
+    idx = json.loads((out/'adapters'/'dreambooth'/'index.json').read_text())
+    assert len(idx['adapters']) == 4
+    for ad in idx['adapters']:
+        assert (out/ad['path']/UNET_FILE).is_file() and not (out/ad['path']/LORA_FILE).exists()
+    assert main(['generate', '--run', out, '--generator', 'dreambooth', '--n-per-group', '3']) == 0
+    m = pd.read_csv(out/'synthetic'/'dreambooth'/'manifest.csv')
+    assert m[m.kept.astype(bool)].groupby('group').size().tolist() == [3, 3, 3, 3]
+    assert set(m.adapter) == {ad['path'] for ad in idx['adapters']}
