@@ -8,7 +8,7 @@ interrupted sweep resumes (finished stages are skipped).
 
 Usage: python benchmarks/results.py [--severities 0.9 0.95 0.99 0.999] [--seeds 0 1 2]
        [--generators vanilla lora dreambooth clustered ddm] [--steps 150] [--n-per-group 200] [--out runs/sweep] [--report-only]
-       [--ddm-labels pseudo|attribute]
+       [--ddm-labels pseudo|attribute] [--full-unet --learning-rate 3e-4]
 Prints the worst-group and average accuracy tables (mean ± std over seeds) and the seconds per epoch of each method;
 writes <out>/sweep.csv, <out>/sweep.md and <out>/severity_sweep.png.
 """
@@ -26,12 +26,15 @@ p.add_argument('--steps', type=int, default=150, help='finetuning steps per adap
 p.add_argument('--n-per-group', type=int, default=200, help='kept synthetic images per group')
 p.add_argument('--out', default='runs/sweep')
 p.add_argument('--threads', type=int, default=None)
+p.add_argument('--full-unet', action='store_true', help='DreamBooth on the whole UNet instead of LoRA (with --learning-rate)')
+p.add_argument('--learning-rate', type=float, default=None, help='finetuning learning rate (default: FinetuneConfig\'s)')
 p.add_argument('--ddm-labels', default='pseudo', choices=['pseudo', 'attribute'], help="the ddm generator's indicator labels")
 p.add_argument('--report-only', action='store_true', help='only gather what the run folders already hold')
 a = p.parse_args()
 if a.threads: torch.set_num_threads(a.threads)
 cfg = RunConfig(name='sweep', data=DataConfig(), cluster=ClusterConfig(k=None, k_min=2, k_max=3),
-                finetune=FinetuneConfig(max_train_steps=a.steps, num_class_images=32, min_images=5),
+                finetune=FinetuneConfig(max_train_steps=a.steps, num_class_images=32, min_images=5, full_unet=a.full_unet,
+                                        **({'learning_rate': a.learning_rate} if a.learning_rate else {})),
                 generate=GenerateConfig(n_per_group=a.n_per_group),
                 train=TrainConfig(methods=a.methods, seeds=a.seeds), ddm=DDMConfig(labels=a.ddm_labels))
 r = run_sweep(a.out, cfg, a.severities, a.generators, run=not a.report_only)

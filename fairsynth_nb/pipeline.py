@@ -13,8 +13,9 @@ from .core import FairsynthError, RunConfig, DataConfig, get_logger
 from .data import DATASETS
 
 # %% auto #0
-__all__ = ['SEVERITIES', 'config_from_args', 'make_parser', 'main', 'preset_config', 'run_pipeline', 'sweep_results',
-           'sweep_table', 'run_sweep', 'synthetic_figures', 'write_report']
+__all__ = ['REAL_MODEL', 'REAL_CLIP', 'STAGES', 'SEVERITIES', 'config_from_args', 'make_parser', 'main', 'preset_config',
+           'real_config', 'run_pipeline', 'sweep_results', 'sweep_table', 'run_sweep', 'synthetic_figures',
+           'write_report']
 
 # %% ../nbs/09_pipeline.ipynb #2371249a
 def _add_data_args(p:argparse.ArgumentParser):
@@ -188,7 +189,8 @@ def preset_config(preset:str='quick', **data_kw) -> RunConfig:
     "The configuration of a preset ('quick' or 'paper'), with data settings overridden by `data_kw`."
     from fairsynth_nb.core import ClusterConfig, FinetuneConfig, GenerateConfig, TrainConfig
     if preset not in ('quick', 'paper'): raise FairsynthError(f"unknown preset {preset!r}; expected 'quick' or 'paper'")
-    data = DataConfig(**{k: v for k, v in data_kw.items() if v is not None})
+    # None means "the default" for every data setting but the severity, where it keeps a real dataset's own bias
+    data = DataConfig(**{k: v for k, v in data_kw.items() if v is not None or k == 'severity'})
     if preset == 'quick':
         return RunConfig(name='demo', data=data, cluster=ClusterConfig(k=None, k_min=2, k_max=3),
                          finetune=FinetuneConfig(generator='clustered', max_train_steps=150, num_class_images=32, min_images=5),
@@ -199,8 +201,24 @@ def preset_config(preset:str='quick', **data_kw) -> RunConfig:
                      generate=GenerateConfig(),
                      train=TrainConfig(methods=['erm', 'resample', 'reweight', 'groupdro', 'two_stage'], seeds=[0, 1, 2]))
 
-def run_pipeline(out, cfg:RunConfig, generators=None, overwrite:bool=False) -> dict:
-    "Every stage of the method in run folder `out`; returns metrics.json's content."
+REAL_MODEL = 'stable-diffusion-v1-5/stable-diffusion-v1-5'   # Stable Diffusion 1.5 (the mirror of runwayml/stable-diffusion-v1-5)
+REAL_CLIP = 'openai/clip-vit-large-patch14'
+
+def real_config(dataset:str='celeba', root=None, model:str=REAL_MODEL, clip_model:str=REAL_CLIP, **data_kw) -> RunConfig:
+    """The `paper` preset at real scale (a GPU): a real dataset in `root`, Stable Diffusion `model` (hub id or folder) and
+    CLIP `clip_model` for clustering and filtering (mini-CLIP only knows Colored MNIST)."""
+    if dataset == 'colored_mnist': raise FairsynthError("real_config is for a real dataset (waterbirds, celeba, utkface); Colored MNIST runs with preset_config")
+    data_kw.setdefault('severity', None)           # the dataset's own bias unless a severity is asked for
+    cfg = preset_config('paper', dataset=dataset, root=None if root is None else str(Path(root).expanduser()), **data_kw)
+    cfg.name = dataset
+    cfg.finetune.model, cfg.cluster.clip_model, cfg.generate.clip_model = model, clip_model, clip_model
+    return cfg
+
+STAGES = ('bias', 'cluster', 'finetune', 'generate', 'train', 'evaluate')
+
+def run_pipeline(out, cfg:RunConfig, generators=None, overwrite:bool=False, until:str|None=None) -> dict|None:
+    "Every stage of the method in run folder `out` (or those up to `until`); returns metrics.json's content."
+    if until is not None and until not in STAGES: raise FairsynthError(f"until={until!r}: expected one of {', '.join(STAGES)}")
     import time
     from fairsynth_nb.core import init_run_dir, save_json, load_json
     from fairsynth_nb.bias import run_bias
@@ -218,24 +236,30 @@ def run_pipeline(out, cfg:RunConfig, generators=None, overwrite:bool=False) -> d
     stage('bias', run_bias, cfg, out, overwrite=overwrite)
     from fairsynth_nb.core import save_config
     save_config(cfg, out)          # the data section matches (run_bias checked it); the other sections may have changed
+    upto = STAGES.index(until) if until else len(STAGES)
+    if upto == 0: return None
     gens = list(generators or [cfg.finetune.generator])
     need_syn = any(m in SYNTHETIC_METHODS for m in cfg.train.methods)
     if need_syn:
         for g in gens:
-            if g == 'clustered':
+            if g == 'clustered' or until == 'cluster':
                 from fairsynth_nb.cluster import run_cluster
                 stage('cluster', run_cluster, out)
+            if upto < 2: continue
             if g != 'vanilla':
                 from fairsynth_nb.finetune import run_finetune
                 stage(f'finetune-{g}', run_finetune, out, g)
+            if upto < 3: continue
             from fairsynth_nb.generate import run_generate
             stage(f'generate-{g}', run_generate, out, g)
+    if upto < 4: return None
     from fairsynth_nb.train import run_train
     real = [m for m in cfg.train.methods if m not in SYNTHETIC_METHODS]
     if real: stage('train-real', run_train, out, methods=real)
     for g in (gens if need_syn else []):
         syn = [m for m in cfg.train.methods if m in SYNTHETIC_METHODS]
         stage(f'train-{g}', run_train, out, methods=syn, generator=g)
+    if upto < 5: return None
     from fairsynth_nb.evaluate import run_evaluate
     m = stage('evaluate', run_evaluate, out)
     stage('report', write_report, out)
@@ -304,6 +328,9 @@ def _cmd_run(args, preset=None):
                             severity=args.severity if args.severity is not None else (0.99 if args.dataset == 'colored_mnist' else None),
                             seed=args.seed)
     if args.model: cfg.finetune.model = args.model
+    if args.clip_model: cfg.cluster.clip_model = cfg.generate.clip_model = args.clip_model
+    elif args.dataset != 'colored_mnist' and not getattr(args, 'config', None):
+        cfg.cluster.clip_model = cfg.generate.clip_model = REAL_CLIP    # mini-CLIP only knows Colored MNIST
     if args.generator: cfg.finetune.generator = args.generator
     cfg.name = Path(args.out).name
     from fairsynth_nb.finetune import GENERATORS
@@ -332,6 +359,7 @@ def _add_run_args(p, out_default=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--generator', default=None, help='vanilla | lora | dreambooth | clustered | ddm (default: clustered)')
     p.add_argument('--model', default=None, help='Stable Diffusion hub id or folder (default: the embedded mini-SD)')
+    p.add_argument('--clip-model', default=None, help=f'CLIP hub id or folder for clustering and filtering (default: mini-CLIP on colored_mnist, {REAL_CLIP} on a real dataset)')
     p.add_argument('--out', default=out_default, required=out_default is None, help='run folder')
     p.add_argument('--overwrite', action='store_true', help='start the run folder afresh')
     p.add_argument('--config', default=None, help='a config.json to run instead of a preset (its data section wins over the flags)')

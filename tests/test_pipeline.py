@@ -79,8 +79,15 @@ def test_changed_setting_reruns_only_its_stages(runs):
     assert p.returncode == 0, out[-2000:]
     after = markers(run)
     redone = sorted(k for k in after if after[k] != before.get(k))
-    # the train section changed: the models are retrained; bias, clusters, adapters and the synthetic set are kept
-    assert redone == ['train-erm-s0', 'train-two_stage-clustered-s0'], redone
+    # the real-data epochs changed: ERM is retrained; the two-stage model (which does not read them), bias, clusters,
+    # adapters and the synthetic set are kept
+    assert redone == ['train-erm-s0'], redone
+    cfg.train.stage2_lr = 0.02
+    save_config(cfg, runs/'tiny3.json')
+    p = fairsynth('run', '--config', runs/'tiny3.json', '--out', run); out = p.communicate(timeout=300)[0]
+    assert p.returncode == 0, out[-2000:]
+    again = markers(run)
+    assert sorted(k for k in again if again[k] != after.get(k)) == ['train-two_stage-clustered-s0']
 
 def test_severity_sweep(tmp_path):
     "`fairsynth run --severities`: one run folder per severity, then the sweep's table and plot; a rerun is a no-op."
