@@ -342,7 +342,10 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
     jobs, skipped = finetune_jobs(df, generator, fc, assign, run_dir/'adapters')
     for s in skipped: log.warning(f"finetune: {s['name']} has {s['n']} image(s) (< min_images={fc.min_images}): no adapter; "
                                   "generation uses the bias-aligned group's adapter (extreme-bias recipe)")
-    acc = Accelerator(mixed_precision=fc.mixed_precision, gradient_accumulation_steps=fc.gradient_accumulation_steps)
+    # launched on several processes without a GPU (torchrun or `accelerate launch` on CPUs), accelerate needs cpu=True to
+    # see the other processes; otherwise each would train every adapter
+    multi_cpu = not torch.cuda.is_available() and int(os.environ.get('WORLD_SIZE', '1')) > 1
+    acc = Accelerator(cpu=multi_cpu, mixed_precision=fc.mixed_precision, gradient_accumulation_steps=fc.gradient_accumulation_steps)
     pipe = load_pipeline(fc.model, device=acc.device)
     seed_everything(fc.seed)
     mine = jobs[acc.process_index::acc.num_processes]

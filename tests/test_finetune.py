@@ -172,3 +172,21 @@ def test_full_unet_end_to_end(tmp_path):
     m = pd.read_csv(out/'synthetic'/'dreambooth'/'manifest.csv')
     assert m[m.kept.astype(bool)].groupby('group').size().tolist() == [3, 3, 3, 3]
     assert set(m.adapter) == {ad['path'] for ad in idx['adapters']}
+
+
+def test_adapters_spread_over_processes(tmp_path):
+    "torchrun with two processes on CPUs: the processes share the adapters (each trained once), one index is written."
+    out = tmp_path/'mp'
+    assert main(['bias', '--severity', '0.99', '--out', out]) == 0
+    cfg = json.loads((out/'config.json').read_text())
+    cfg['finetune'].update(max_train_steps=4, checkpointing_steps=2, train_batch_size=4, min_images=5)
+    (out/'config.json').write_text(json.dumps(cfg))
+    script = Path(sys.executable).parent/'fairsynth'
+    p = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', str(script), '--',
+                        'finetune', '--run', str(out), '--generator', 'lora'],
+                       env={**os.environ, 'OMP_NUM_THREADS': '1'}, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    trained = [l.split('finetune: lora ')[1].split(':')[0] for l in (out/'logs'/'fairsynth.log').read_text().splitlines()
+               if 'finetune: lora y=' in l]
+    assert sorted(trained) == ['y=0,a=0/all', 'y=0,a=1/all', 'y=1,a=0/all', 'y=1,a=1/all'], trained
+    assert len(json.loads((out/'adapters'/'lora'/'index.json').read_text())['adapters']) == 4
