@@ -297,7 +297,7 @@ def _md(t) -> str:
     return '\n'.join([head, '|' + '---|' * (len(t.columns) + 1)] + ['| ' + ' | '.join([str(i)] + [str(v) for v in row]) + ' |' for i, row in zip(t.index, t.values)])
 
 def run_sweep(out, cfg:RunConfig, severities=SEVERITIES, generators=None, run:bool=True) -> 'pd.DataFrame':
-    "`run_pipeline` at each bias severity in `<out>/sev<S>` (unless `run=False`), then the sweep's tables (`sweep.md`, `sweep.csv`) and plot."
+    "`run_pipeline` at each bias severity in `<out>/sev<S>` (unless `run=False`), then the tables (`sweep.md`, `sweep.csv`) and plot of every severity in `out`."
     import dataclasses, matplotlib.pyplot as plt
     from fairsynth_nb.core import atomic_write, save_fig
     from fairsynth_nb.evaluate import plot_severity_sweep
@@ -305,7 +305,7 @@ def run_sweep(out, cfg:RunConfig, severities=SEVERITIES, generators=None, run:bo
     for sev in (severities if run else []):
         c = dataclasses.replace(cfg, name=f'sev{sev}', data=dataclasses.replace(cfg.data, severity=sev))
         run_pipeline(out/f'sev{sev}', c, generators=generators)
-    r = sweep_results(out, severities)
+    r = sweep_results(out)          # every severity of the sweep folder, not only this call's: a sweep can be completed later
     if r.empty: raise FairsynthError(f"{out}: the sweep trained no model")
     with atomic_write(out/'sweep.csv') as f: r.to_csv(f, index=False)
     md = [f"**{k}** (test, %, mean ± std over seeds (n)), by bias severity of the train split\n\n{_md(sweep_table(r, k))}\n"

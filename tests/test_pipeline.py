@@ -108,3 +108,7 @@ def test_severity_sweep(tmp_path):
     p = fairsynth('run', '--config', tmp_path/'erm.json', '--severities', '0.95', '0.99', '--out', tmp_path/'sw')
     assert p.communicate(timeout=300)[0] is not None and p.returncode == 0
     assert {p: p.stat().st_mtime_ns for p in (tmp_path/'sw').glob('sev*/.markers/*.json')} == before
+    # a call for one severity (say, to complete a sweep) still tables every severity of the folder
+    p = fairsynth('run', '--config', tmp_path/'erm.json', '--severities', '0.99', '--out', tmp_path/'sw')
+    assert p.communicate(timeout=300)[0] is not None and p.returncode == 0
+    assert sorted(set(pd.read_csv(tmp_path/'sw'/'sweep.csv').severity)) == [0.95, 0.99]
