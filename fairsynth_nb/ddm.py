@@ -290,15 +290,15 @@ def ddm_plan(df:pd.DataFrame, index:dict, gc=None) -> pd.DataFrame:
 # %% ../nbs/10_ddm.ipynb #59635304
 def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFrame:
     "The generation stage of the `ddm` generator: `synthetic/ddm/` images and `manifest.csv`, balanced by the indicator, CLIP-filtered."
-    import os, time
+    import time
     from tqdm.auto import tqdm
-    from PIL import Image
-    from fairsynth_nb.core import load_config, get_logger, stage_done, write_marker, atomic_write
+    from fairsynth_nb.core import load_config, get_logger, stage_done, write_marker
     from fairsynth_nb.data import dataset_from_config
     from fairsynth_nb.minisd import load_pipeline, load_clip
     from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
     from fairsynth_nb.finetune import load_adapter_index
-    from fairsynth_nb.generate import read_manifest, open_manifest, image_hash, load_adapter, _append_rows, _rewrite_manifest, filter_group, default_batch_size, MANIFEST_FIELDS
+    from fairsynth_nb.generate import (read_manifest, open_manifest, image_hash, load_adapter, write_images, score_embeddings,
+                                       _rewrite_manifest, filter_group, default_batch_size)
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     gc, dc = cfg.generate, cfg.ddm
@@ -332,12 +332,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
                     ims, _ = ddm_generate(pipe, b.prompt.iloc[0], len(b), indicator=term, scale=dc.scale, seed=int(b.seed.iloc[0]),
                                           steps=gc.num_inference_steps, guidance_scale=gc.guidance_scale, batch_size=len(b),
                                           targets=b.target.to_numpy(), guide_until=dc.guide_until)
-                    recs = []
-                    for r, im in zip(b.to_dict('records'), ims):
-                        p = out/r['file']; p.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = p.with_name('.' + p.name); Image.fromarray(im).save(tmp, format='PNG'); os.replace(tmp, p)
-                        recs.append({**{k: r.get(k, '') for k in MANIFEST_FIELDS}, 'clip_score': '', 'kept': ''})
-                    _append_rows(man_path, recs); bar.update(len(recs))
+                    bar.update(write_images(out, man_path, b.to_dict('records'), ims))
             finally: pipe.delete_adapters('ddm')
         bar.close(); del pipe
     m = read_manifest(man_path).merge(plan[key + ['target', 'quota']], on=key).sort_values('row').reset_index(drop=True)
@@ -354,7 +349,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
             real = tr[tr.id.isin(lab.id[lab.label == tg])]
             c = clip_image_embeddings(list(real.image), clip, proc).mean(0)
             e = e_all[idx]
-            s = gc.alpha * (e @ t) + (1 - gc.alpha) * (e @ (c / np.linalg.norm(c)))
+            s = score_embeddings(e, t, c, gc.alpha)
             rows = part.index[idx]
             scores[rows] = s; kept[rows] = filter_group(s, int(part.quota.iloc[0]), gc.keep_frac, gc.threshold)
     short = m.assign(kept=kept).groupby(['y', 'target']).agg(k=('kept', 'sum'), q=('quota', 'first'))

@@ -20,9 +20,10 @@ from .data import group_prompt, prompt_words, dataset_from_config, load_image
 from .finetune import GENERATORS, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE, unet_weights, load_unet_weights
 
 # %% auto #0
-__all__ = ['FULL_PREFIX', 'MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'filter_group',
-           'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'default_batch_size', 'fused',
-           'generate_rows', 'read_manifest', 'open_manifest', 'retry_rows', 'image_hash', 'run_generate']
+__all__ = ['FULL_PREFIX', 'MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'score_embeddings',
+           'filter_group', 'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'default_batch_size',
+           'fused', 'generate_rows', 'read_manifest', 'write_images', 'open_manifest', 'retry_rows', 'image_hash',
+           'run_generate']
 
 # %% ../nbs/06_generate.ipynb #4f8e0915
 def split_quota(n:int, sizes, share:str='size') -> list[int]:
@@ -83,10 +84,12 @@ def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, inde
 def clip_scores(images, prompt:str, centroid:np.ndarray, clip, processor, alpha:float=0.5) -> np.ndarray:
     "alpha * cos(image, prompt) + (1 - alpha) * cos(image, centroid) for each image."
     from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
-    e = clip_image_embeddings(list(images), clip, processor)
-    t = clip_text_embeddings([prompt], clip, processor)[0]
-    c = centroid / np.linalg.norm(centroid)
-    return alpha * (e @ t) + (1 - alpha) * (e @ c)
+    return score_embeddings(clip_image_embeddings(list(images), clip, processor), clip_text_embeddings([prompt], clip, processor)[0],
+                            centroid, alpha)
+
+def score_embeddings(e:np.ndarray, t:np.ndarray, centroid:np.ndarray, alpha:float=0.5) -> np.ndarray:
+    "The same score from L2-normalised image embeddings `e` (n, d), the prompt's embedding `t` and the group's centroid."
+    return alpha * (e @ t) + (1 - alpha) * (e @ (centroid / np.linalg.norm(centroid)))
 
 def filter_group(scores, quota:int, keep_frac:float=0.75, threshold:float|None=None) -> np.ndarray:
     "Boolean mask of the images kept: the top `keep_frac` (or those >= `threshold`), at most `quota`, best first."
@@ -209,6 +212,17 @@ def _append_rows(path:Path, rows:list[dict]):
         for r in rows: w.writerow(r)
         f.flush(); os.fsync(f.fileno())
 
+def write_images(out:Path, man_path:Path, rows:list[dict], ims) -> int:
+    "Write each image of a batch under `out` (temporary file, then rename), then append the batch's unscored manifest rows."
+    from PIL import Image
+    recs = []
+    for r, im in zip(rows, ims):
+        p = out/r['file']; p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name('.' + p.name); Image.fromarray(im).save(tmp, format='PNG'); os.replace(tmp, p)
+        recs.append({**{k: r.get(k, '') for k in MANIFEST_FIELDS}, 'clip_score': '', 'kept': ''})
+    _append_rows(man_path, recs)
+    return len(recs)
+
 def _rewrite_manifest(path:Path, m:pd.DataFrame):
     "Rewrite the manifest (without torn lines or dropped rows) before appending to it."
     with atomic_write(path) as f: m[MANIFEST_FIELDS].to_csv(f, index=False)
@@ -251,7 +265,6 @@ def image_hash(cfg, generator:str, index, *extra) -> str:
 def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bool=True, on_batch=None) -> pd.DataFrame:
     "The generation stage: `synthetic/<generator>/` images and `manifest.csv` with CLIP scores and the kept flag."
     from tqdm.auto import tqdm
-    from PIL import Image
     from fairsynth_nb.minisd import load_pipeline, load_clip
     from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
     run_dir = Path(run_dir)
@@ -291,15 +304,9 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
             names.update(load_adapters(pipe, todo[~todo.adapter.isin(list(names))], run_dir))
             bar = tqdm(total=len(todo), desc=f'generate {generator}' + (f' (round {rnd})' if rnd else ''), disable=not progress)
             for rows, ims in generate_rows(pipe, todo, names, gc.num_inference_steps, gc.guidance_scale, gc.batch_size):
-                recs = []
-                for r, im in zip(rows.to_dict('records'), ims):
-                    p = out/r['file']; p.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = p.with_name('.' + p.name)
-                    Image.fromarray(im).save(tmp, format='PNG'); os.replace(tmp, p)
-                    recs.append({**{k: r.get(k, '') for k in MANIFEST_FIELDS}, 'clip_score': '', 'kept': ''})
-                _append_rows(man_path, recs)
-                bar.update(len(recs))
-                if on_batch is not None: on_batch(len(recs))
+                n = write_images(out, man_path, rows.to_dict('records'), ims)
+                bar.update(n)
+                if on_batch is not None: on_batch(n)
             bar.close()
         # score and filter, group by group, over the rows of this round and those before it
         m = read_manifest(man_path)
@@ -315,8 +322,7 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
             if new: emb_cache.update(zip(new, clip_image_embeddings([out/f for f in new], clip, proc)))
             e = np.stack([emb_cache[f] for f in part.file])
             t = clip_text_embeddings([group_prompt(df, y, a)], clip, proc)[0]
-            c = centroids[gid] / np.linalg.norm(centroids[gid])
-            s = gc.alpha * (e @ t) + (1 - gc.alpha) * (e @ c)
+            s = score_embeddings(e, t, centroids[gid], gc.alpha)
             scores[idx] = s; kept[idx] = filter_group(s, quota, gc.keep_frac, gc.threshold)
         n_kept = pd.Series(kept).groupby(m.group.values).sum()
         short = {int(g): int(quota - k) for g, k in n_kept.items() if k < quota}
