@@ -10,7 +10,9 @@ Usage: python benchmarks/finetune_speed.py [--steps 60] [--batch 16] [--k 4] [--
 """
 import argparse, resource, tempfile, time
 from pathlib import Path
-import numpy as np, torch, torch.nn.functional as F
+import numpy as np, torch
+
+import diffusers_loop
 
 p = argparse.ArgumentParser()
 p.add_argument('--steps', type=int, default=60); p.add_argument('--batch', type=int, default=16)
@@ -20,9 +22,9 @@ a = p.parse_args()
 torch.set_num_threads(a.threads)
 
 from fairsynth_nb.core import FinetuneConfig
-from fairsynth_nb.data import colored_mnist, load_image, group_prompt, class_prompt
+from fairsynth_nb.data import colored_mnist, group_prompt, class_prompt
 from fairsynth_nb.minisd import load_pipeline, generate
-from fairsynth_nb.finetune import train_adapter, add_lora, remove_lora
+from fairsynth_nb.finetune import train_adapter
 
 cm = colored_mnist(0.99, seed=0)
 imgs = list(cm[(cm.split == 'train') & (cm.group == 0)].image[:400])
@@ -31,44 +33,8 @@ pipe = load_pipeline(a.model, device='cpu')
 cls = [im for im in generate(pipe, [cprompt], n=64, steps=10, seed=0)]
 cfg = FinetuneConfig(max_train_steps=a.steps, train_batch_size=a.batch, checkpointing_steps=10**9, num_class_images=64)
 
-# --- the diffusers-style loop (no caching) ---
-def diffusers_style(steps):
-    from torchvision import transforms
-    from diffusers import DDPMScheduler
-    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
-    tf = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
-    class DreamBoothDataset(torch.utils.data.Dataset):        # as in the script: transforms and tokenisation per item
-        def __len__(self): return max(len(imgs), len(cls))
-        def __getitem__(self, i):
-            tok = lambda t: pipe.tokenizer(t, padding='max_length', max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors='pt').input_ids[0]
-            return dict(instance_images=tf(load_image(imgs[i % len(imgs)])), instance_prompt_ids=tok(prompt),
-                        class_images=tf(load_image(cls[i % len(cls)])), class_prompt_ids=tok(cprompt))
-    def collate(ex):   # with_prior_preservation: instance and class examples in one batch
-        px = torch.stack([e['instance_images'] for e in ex] + [e['class_images'] for e in ex])
-        ids = torch.stack([e['instance_prompt_ids'] for e in ex] + [e['class_prompt_ids'] for e in ex])
-        return px, ids
-    dl = torch.utils.data.DataLoader(DreamBoothDataset(), batch_size=a.batch, shuffle=True, collate_fn=collate, num_workers=0)
-    sched = DDPMScheduler.from_config(pipe.scheduler.config)
-    torch.manual_seed(0)
-    params = add_lora(pipe.unet, cfg.rank, cfg.lora_targets)
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
-    pipe.unet.train(); n = 0; t0 = time.time()
-    while n < steps:
-        for px, ids in dl:
-            with torch.no_grad():
-                lat = pipe.vae.encode(px).latent_dist.sample() * pipe.vae.config.scaling_factor
-                enc = pipe.text_encoder(ids)[0]
-            noise = torch.randn_like(lat)
-            t = torch.randint(0, sched.config.num_train_timesteps, (len(lat),))
-            pred = pipe.unet(sched.add_noise(lat, noise, t), t, enc).sample
-            pi, pc = pred.chunk(2); ti, tc = noise.chunk(2)
-            loss = F.mse_loss(pi.float(), ti.float()) + cfg.prior_loss_weight * F.mse_loss(pc.float(), tc.float())
-            loss.backward(); opt.step(); opt.zero_grad()
-            n += 1
-            if n >= steps: break
-    dt = time.time() - t0
-    remove_lora(pipe.unet); pipe.unet.eval()
-    return dt
+# --- the diffusers-style loop (no caching): benchmarks/diffusers_loop.py ---
+def diffusers_style(steps): return diffusers_loop.diffusers_style(pipe, imgs, cls, prompt, cprompt, cfg, steps, a.batch)
 
 tmp = Path(tempfile.mkdtemp())
 diffusers_style(3)                                   # warm-up

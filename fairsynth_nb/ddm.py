@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .core import FairsynthError, FinetuneConfig, DDMConfig, config_hash, load_json, seed_everything
 from .data import load_image, prompt_words
-from .finetune import train_adapter, LORA_FILE, REGULARISER_FILE
+from .finetune import train_adapter, train_dtype, LORA_FILE, REGULARISER_FILE
 
 # %% auto #0
 __all__ = ['DDM_SCALE', 'Indicator', 'check_indicator_size', 'IndicatorTerm', 'pseudo_labels', 'latent_shape', 'train_ddm',
@@ -131,13 +131,14 @@ def _guidance_callback(target, indicator, scale:float, until:float=1.0):
 DDM_SCALE = 0.1   # guidance strength, chosen on the embedded benchmark (0.2 and up make adversarial blobs)
 
 def ddm_generate(pipe, prompt:str, n:int, indicator:nn.Module|None=None, scale:float|None=None, seed:int=0, steps:int=25,
-                 guidance_scale:float|None=None, batch_size:int=64, targets=None, guide_until:float=0.5) -> tuple[np.ndarray, np.ndarray|None]:
+                 guidance_scale:float|None=None, batch_size:int|None=None, targets=None, guide_until:float=0.5) -> tuple[np.ndarray, np.ndarray|None]:
     "`n` images of `prompt` (uint8 array) and their target groups; with an indicator and `scale` > 0, steered toward balanced targets."
-    from fairsynth_nb.minisd import DEFAULT_GUIDANCE
+    from fairsynth_nb.minisd import default_guidance, default_batch_size
     if n < 1: raise FairsynthError(f"ddm_generate: n={n}; expected at least 1 image")
     if scale is None: scale = DDM_SCALE if indicator is not None else 0.0
     if scale and indicator is None: raise FairsynthError("ddm_generate: scale > 0 needs the trained indicator (load_indicator)")
-    gs = guidance_scale if guidance_scale is not None else DEFAULT_GUIDANCE
+    gs = guidance_scale if guidance_scale is not None else default_guidance(pipe)
+    batch_size = batch_size or default_batch_size(pipe)
     ind = indicator.indicator if isinstance(indicator, IndicatorTerm) else indicator
     if ind is not None: ind = ind.to(pipe.device).eval().requires_grad_(False)
     tg = None
@@ -201,7 +202,8 @@ def indicator_features(pipe, term:IndicatorTerm, images, prompt:str, t:int=500, 
     tt = torch.full((len(lat),), t, dtype=torch.long, device=pipe.device)
     noisy = sched.add_noise(lat, torch.randn(lat.shape, generator=g).to(pipe.device), tt)
     emb = encode_prompts(pipe, [prompt]).to(pipe.device).expand(len(lat), -1, -1)
-    eps = pipe.unet(noisy, tt, emb).sample.float()
+    dt = pipe.unet.dtype
+    eps = pipe.unet(noisy.to(dt), tt, emb.to(dt)).sample.float()
     return term.indicator.to(pipe.device).features(eps).cpu().numpy()
 
 # %% ../nbs/10_ddm.ipynb #495f09f2
@@ -244,7 +246,7 @@ def run_finetune_ddm(run_dir, force:bool=False, progress:bool=True) -> dict:
     df = dataset_from_config(cfg)
     clip = load_clip(cfg.cluster.clip_model) if dc.labels == 'pseudo' else None
     jobs = ddm_jobs(df, dc, clip, run_dir/'adapters')
-    pipe = load_pipeline(fc.model)
+    pipe = load_pipeline(fc.model, torch_dtype=train_dtype(fc))
     tc = FinetuneConfig(**{**fc.to_dict(), 'with_prior_preservation': False})      # DDM: no class images, one prompt
     adapters = []
     for j in jobs:

@@ -22,8 +22,8 @@ from .data import load_image, group_prompt, class_prompt, dataset_from_config
 __all__ = ['LORA_TARGETS', 'LORA_FILE', 'UNET_FILE', 'REGULARISER_FILE', 'TEXT_LORA_TARGETS', 'TEXT_LORA_FILE', 'GENERATORS',
            'FINETUNED', 'encode_images', 'encode_prompts', 'add_lora', 'lora_state_dict', 'remove_lora',
            'add_text_lora', 'remove_text_lora', 'text_lora_state_dict', 'unet_weights', 'load_unet_weights',
-           'train_adapter', 'group_dir', 'check_generator', 'finetune_jobs', 'class_images', 'run_finetune',
-           'load_adapter_index']
+           'train_dtype', 'make_accelerator', 'train_adapter', 'group_dir', 'check_generator', 'finetune_jobs',
+           'class_images', 'run_finetune', 'load_adapter_index']
 
 # %% ../nbs/05_finetune.ipynb #df5c1fef
 def _pixels(images, size:int) -> torch.Tensor:
@@ -31,9 +31,11 @@ def _pixels(images, size:int) -> torch.Tensor:
     return torch.from_numpy(arr).permute(0, 3, 1, 2)
 
 @torch.no_grad()
-def encode_images(pipe, images, size:int|None=None, bs:int=64) -> tuple[torch.Tensor, torch.Tensor]:
-    "VAE latent means and standard deviations (unscaled) of `images`."
+def encode_images(pipe, images, size:int|None=None, bs:int|None=None) -> tuple[torch.Tensor, torch.Tensor]:
+    "VAE latent means and standard deviations (unscaled) of `images`, `bs` at a time (default: 64 for mini-SD, 8 at 512x512 on a GPU)."
+    from fairsynth_nb.minisd import default_batch_size
     size = size or pipe.unet.config.sample_size * pipe.vae_scale_factor
+    bs = bs or default_batch_size(pipe)
     means, stds = [], []
     for i in range(0, len(images), bs):
         px = _pixels(images[i:i+bs], size).to(pipe.device, pipe.vae.dtype)
@@ -64,6 +66,8 @@ def add_lora(unet, rank:int=4, targets:str='attn', name:str='fs_train'):
     unet.requires_grad_(False)
     unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights='gaussian', target_modules=LORA_TARGETS[targets]), adapter_name=name)
     unet.set_adapter(name)
+    from diffusers.training_utils import cast_training_params
+    cast_training_params(unet, dtype=torch.float32)    # trainable weights in float32 on a half-precision base, as diffusers' scripts do
     return [p for n, p in unet.named_parameters() if p.requires_grad]
 
 def lora_state_dict(unet, name:str='fs_train') -> dict:
@@ -86,6 +90,8 @@ def add_text_lora(text_encoder, rank:int=4, name:str='fs_train'):
     from peft import LoraConfig, inject_adapter_in_model
     text_encoder.requires_grad_(False)
     inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights='gaussian', target_modules=TEXT_LORA_TARGETS), text_encoder, adapter_name=name)
+    from diffusers.training_utils import cast_training_params
+    cast_training_params(text_encoder, dtype=torch.float32)
     return [p for n, p in text_encoder.named_parameters() if p.requires_grad]
 
 def remove_text_lora(text_encoder, name:str='fs_train'):
@@ -146,6 +152,26 @@ def _load_checkpoint(d:Path, unet, opt, gen, reg=None, te=None, full:bool=False)
     if reg is not None and st.get('reg') is not None: reg.load_state_dict(st['reg'])
     return int(st['step'])
 
+def train_dtype(cfg:FinetuneConfig, device=None) -> torch.dtype:
+    """The dtype to load the pipeline in for finetuning, as diffusers' training scripts choose it: the frozen weights in
+    half precision under fp16/bf16 mixed precision on a GPU (the LoRA weights train in float32), float32 otherwise and
+    for a whole-UNet finetune (its weights train)."""
+    if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if not str(device).startswith('cuda') or cfg.full_unet or cfg.mixed_precision == 'no': return torch.float32
+    return {'fp16': torch.float16, 'bf16': torch.bfloat16}[cfg.mixed_precision]
+
+def make_accelerator(mixed_precision:str='no', gradient_accumulation_steps:int=1, cpu:bool=False):
+    """An `Accelerator` with mixed precision on a GPU only (a CPU trains in float32). A process holds one accelerate state:
+    one made earlier with other settings (another stage or run in the same notebook) is reset first, processes kept."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    if not torch.cuda.is_available(): mixed_precision = 'no'
+    kw = dict(cpu=cpu, mixed_precision=mixed_precision, gradient_accumulation_steps=gradient_accumulation_steps)
+    try: return Accelerator(**kw)
+    except ValueError:            # "AcceleratorState has already been initialized and cannot be changed"
+        AcceleratorState._reset_state(reset_partial_state=False)
+        return Accelerator(**kw)
+
 def _hparams(cfg:FinetuneConfig) -> dict:
     keys = ('rank', 'lora_targets', 'learning_rate', 'max_train_steps', 'train_batch_size', 'gradient_accumulation_steps', 'with_prior_preservation',
             'prior_loss_weight', 'num_class_images', 'instance_token', 'seed', 'model')
@@ -157,7 +183,6 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
     "Train one LoRA adapter on `images` with `prompt` (and prior preservation on `class_images`) into folder `out`."
     # `regulariser`: an optional trainable module with a `weight` w and `hparams()`; called on the UNet's predictions for the
     # batch's instance images and their indices, it adds its term: loss = (1 - w) * noise loss + w * its loss (DDM's indicator).
-    from accelerate import Accelerator
     from tqdm.auto import tqdm
     cfg = cfg or FinetuneConfig()
     out = Path(out)
@@ -168,9 +193,12 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
     full = cfg.full_unet
     if full and (cfg.train_text_encoder or regulariser is not None):
         raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with finetune.train_text_encoder or the ddm generator")
+    if full and pipe.unet.dtype != torch.float32:
+        raise FairsynthError(f"finetune.full_unet trains every UNet weight: load the pipeline in float32 (it is in {pipe.unet.dtype}); "
+                             "mixed_precision='fp16' or 'bf16' still computes in half precision")
     wfile = UNET_FILE if full else LORA_FILE
     if (out/wfile).exists() and meta.exists() and load_json(meta).get('hash') == h: return load_json(meta)
-    acc = accelerator or Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.gradient_accumulation_steps)
+    acc = accelerator or make_accelerator(cfg.mixed_precision, cfg.gradient_accumulation_steps)
     t0 = time.time()
     unet, sched = pipe.unet, pipe.scheduler
     from diffusers import DDPMScheduler
@@ -219,8 +247,8 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
                     t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(lat),), generator=gen).to(dev)
                     noisy = noise_sched.add_noise(lat, noise, t)
                     target = noise if noise_sched.config.prediction_type == 'epsilon' else noise_sched.get_velocity(lat, noise, t)
-                    with acc.autocast():
-                        pred = unet(noisy, t, cond.to(dev)).sample
+                    with acc.autocast():     # inputs in the UNet's dtype: float16 frozen weights on a GPU, float32 on a CPU
+                        pred = unet(noisy.to(unet.dtype), t, cond.to(dev, unet.dtype)).sample
                     if prior:
                         p_i, p_c = pred.float().chunk(2); t_i, t_c = target.float().chunk(2)
                         loss = F.mse_loss(p_i, t_i) + cfg.prior_loss_weight * F.mse_loss(p_c, t_c)
@@ -320,7 +348,6 @@ def class_images(pipe, prompt:str, n:int, folder, seed:int=0) -> list:
 
 def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bool=True) -> dict:
     "The finetuning stage: train every adapter `generator` needs into `<run_dir>/adapters/<generator>/`."
-    from accelerate import Accelerator
     from fairsynth_nb.minisd import load_pipeline
     from fairsynth_nb.cluster import load_assignments
     run_dir = Path(run_dir)
@@ -345,8 +372,8 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
     # launched on several processes without a GPU (torchrun or `accelerate launch` on CPUs), accelerate needs cpu=True to
     # see the other processes; otherwise each would train every adapter
     multi_cpu = not torch.cuda.is_available() and int(os.environ.get('WORLD_SIZE', '1')) > 1
-    acc = Accelerator(cpu=multi_cpu, mixed_precision=fc.mixed_precision, gradient_accumulation_steps=fc.gradient_accumulation_steps)
-    pipe = load_pipeline(fc.model, device=acc.device)
+    acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps, cpu=multi_cpu)
+    pipe = load_pipeline(fc.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
     seed_everything(fc.seed)
     mine = jobs[acc.process_index::acc.num_processes]
     results = []

@@ -18,12 +18,12 @@ from .core import (FairsynthError, GenerateConfig, group_name, save_json, load_j
                                load_config, stage_done, write_marker, atomic_write)
 from .data import group_prompt, prompt_words, dataset_from_config, load_image
 from .finetune import GENERATORS, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE, unet_weights, load_unet_weights
+from .minisd import default_batch_size, default_guidance
 
 # %% auto #0
 __all__ = ['FULL_PREFIX', 'MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'score_embeddings',
-           'filter_group', 'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'default_batch_size',
-           'fused', 'generate_rows', 'read_manifest', 'write_images', 'open_manifest', 'retry_rows', 'image_hash',
-           'run_generate']
+           'filter_group', 'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'fused', 'generate_rows',
+           'read_manifest', 'write_images', 'open_manifest', 'retry_rows', 'image_hash', 'processes', 'run_generate']
 
 # %% ../nbs/06_generate.ipynb #4f8e0915
 def split_quota(n:int, sizes, share:str='size') -> list[int]:
@@ -136,11 +136,6 @@ def swapped_unet(pipe, path, base:dict):
     try: yield
     finally: load_unet_weights(pipe.unet, base)
 
-def default_batch_size(pipe) -> int:
-    "A batch size for the device: large for the 32×32 mini-SD, small for Stable Diffusion at 512×512."
-    px = pipe.unet.config.sample_size * pipe.vae_scale_factor
-    if px <= 64: return 64
-    return 8 if str(pipe.device).startswith('cuda') else 1
 
 @torch.no_grad()
 def _lora_layers(unet):
@@ -161,9 +156,8 @@ def fused(pipe, name:str, originals:dict):
 def generate_rows(pipe, rows:pd.DataFrame, names:dict, steps:int=25, guidance_scale:float|None=None, batch_size:int|None=None,
                   fuse:bool=True):
     "Yield (rows, uint8 images) batch by batch, one adapter at a time (fused into the weights unless `fuse=False`), each image from its own seed."
-    from fairsynth_nb.minisd import DEFAULT_GUIDANCE
     bs = batch_size or default_batch_size(pipe)
-    gs = guidance_scale if guidance_scale is not None else (DEFAULT_GUIDANCE if pipe.unet.config.sample_size <= 16 else 7.5)
+    gs = guidance_scale if guidance_scale is not None else default_guidance(pipe)
     lora = {k: v for k, v in names.items() if not v.startswith(FULL_PREFIX)}
     originals = {m: m.base_layer.weight.detach().clone() for m in _lora_layers(pipe.unet)} if (fuse and lora) else {}
     base = unet_weights(pipe.unet, copy=True) if len(lora) < len(names) else None
@@ -205,12 +199,15 @@ def read_manifest(path, check_files:bool=True) -> pd.DataFrame:
     return m.reset_index(drop=True)
 
 def _append_rows(path:Path, rows:list[dict]):
+    "Append `rows` to the manifest in one write (O_APPEND): processes appending at once never interleave their lines."
     new = not path.exists() or path.stat().st_size == 0
-    with open(path, 'a', newline='') as f:
-        w = csv.DictWriter(f, MANIFEST_FIELDS)
-        if new: w.writeheader()
-        for r in rows: w.writerow(r)
-        f.flush(); os.fsync(f.fileno())
+    buf = io.StringIO(newline='')
+    w = csv.DictWriter(buf, MANIFEST_FIELDS)
+    if new: w.writeheader()
+    for r in rows: w.writerow(r)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try: os.write(fd, buf.getvalue().encode()); os.fsync(fd)
+    finally: os.close(fd)
 
 def write_images(out:Path, man_path:Path, rows:list[dict], ims) -> int:
     "Write each image of a batch under `out` (temporary file, then rename), then append the batch's unscored manifest rows."
@@ -262,11 +259,45 @@ def image_hash(cfg, generator:str, index, *extra) -> str:
     return config_hash([cfg.data, {k: gd[k] for k in IMAGE_SETTINGS}, cfg.generate.threshold is None, generator,
                         cfg.finetune.model, index, *extra])
 
+_KEY = ['row', 'seed', 'file', 'group', 'prompt', 'adapter']
+
+def processes():
+    "accelerate's `PartialState` of this launch; processes on CPUs are joined too (accelerate needs cpu=True to see them)."
+    from accelerate import PartialState
+    return PartialState(cpu=not torch.cuda.is_available() and int(os.environ.get('WORLD_SIZE', '1')) > 1)
+
+class _Scorer:
+    "CLIP scores and the kept flag of a manifest's planned rows, group by group; each file's CLIP embedding computed once."
+    def __init__(self, df, tr, out, gc):
+        self.df, self.tr, self.out, self.gc, self.n_a = df, tr, out, gc, df.attrs.get('n_a', 2)
+        self.clip, self.emb, self.centroids = None, {}, {}
+    def __call__(self, man_path, full, quota):
+        from fairsynth_nb.minisd import load_clip
+        from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
+        m = read_manifest(man_path)
+        m = m.merge(full[_KEY], on=_KEY, how='inner').sort_values('row').reset_index(drop=True)
+        if len(m) < len(full): raise FairsynthError(f"{man_path}: {len(full) - len(m)} planned image(s) are missing after generation")
+        if self.clip is None: self.clip = load_clip(self.gc.clip_model)
+        clip, proc = self.clip
+        scores = np.zeros(len(m)); kept = np.zeros(len(m), bool)
+        for gid, idx in m.groupby('group').indices.items():
+            part = m.iloc[idx]
+            y, a = int(part.y.iloc[0]), int(part.a.iloc[0])
+            if gid not in self.centroids: self.centroids[gid] = clip_image_embeddings(list(self.tr[self.tr.group == gid].image), clip, proc).mean(0)
+            new = [f for f in part.file if f not in self.emb]
+            if new: self.emb.update(zip(new, clip_image_embeddings([self.out/f for f in new], clip, proc)))
+            e = np.stack([self.emb[f] for f in part.file])
+            t = clip_text_embeddings([group_prompt(self.df, y, a)], clip, proc)[0]
+            s = score_embeddings(e, t, self.centroids[gid], self.gc.alpha)
+            scores[idx] = s; kept[idx] = filter_group(s, quota, self.gc.keep_frac, self.gc.threshold)
+        n_kept = pd.Series(kept).groupby(m.group.values).sum()
+        short = {int(g): int(quota - k) for g, k in n_kept.items() if k < quota}
+        return m, scores, kept, short
+
 def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bool=True, on_batch=None) -> pd.DataFrame:
     "The generation stage: `synthetic/<generator>/` images and `manifest.csv` with CLIP scores and the kept flag."
     from tqdm.auto import tqdm
-    from fairsynth_nb.minisd import load_pipeline, load_clip
-    from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
+    from fairsynth_nb.minisd import load_pipeline
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     gc = cfg.generate
@@ -289,56 +320,54 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     plan = make_plan(df, generator, gc, index)
     plan['round'] = 0
     out.mkdir(parents=True, exist_ok=True)
-    m = open_manifest(man_path, image_hash(cfg, generator, index), log)
-    quota, tr, n_a = plan.attrs['quota'], df[df.split == 'train'], df.attrs.get('n_a', 2)
-    pipe, names, clip, emb_cache, centroids = None, {}, None, {}, {}
-    full, rnd = plan, 0
-    key = ['row', 'seed', 'file', 'group', 'prompt', 'adapter']
+    ps = processes()                          # under `accelerate launch` / torchrun: each process makes a share of the rows
+    if ps.is_main_process: open_manifest(man_path, image_hash(cfg, generator, index), log)
+    ps.wait_for_everyone()
+    quota, tr = plan.attrs['quota'], df[df.split == 'train']
+    pipe, names, full, rnd, made = None, {}, plan, 0, 0
+    scorer = _Scorer(df, tr, out, gc)
     while True:
         # a manifest row counts when it is exactly a row of the plan (rows of a retry round from other scores do not)
         m = read_manifest(man_path)
-        m = m.merge(full[key], on=key, how='inner') if len(m) else m
+        m = m.merge(full[_KEY], on=_KEY, how='inner') if len(m) else m
         todo = full[~full.row.isin(m.row)]
-        if len(todo):
-            if pipe is None: pipe = load_pipeline(cfg.finetune.model)
-            names.update(load_adapters(pipe, todo[~todo.adapter.isin(list(names))], run_dir))
-            bar = tqdm(total=len(todo), desc=f'generate {generator}' + (f' (round {rnd})' if rnd else ''), disable=not progress)
-            for rows, ims in generate_rows(pipe, todo, names, gc.num_inference_steps, gc.guidance_scale, gc.batch_size):
+        mine = todo.iloc[ps.process_index::ps.num_processes]      # every image has its own seed: any split gives the same images
+        if len(mine):
+            if pipe is None: pipe = load_pipeline(cfg.finetune.model, device=ps.device)
+            names.update(load_adapters(pipe, mine[~mine.adapter.isin(list(names))], run_dir))
+            bar = tqdm(total=len(mine), desc=f'generate {generator}' + (f' (round {rnd})' if rnd else ''), disable=not (progress and ps.is_main_process))
+            for rows, ims in generate_rows(pipe, mine, names, gc.num_inference_steps, gc.guidance_scale, gc.batch_size):
                 n = write_images(out, man_path, rows.to_dict('records'), ims)
-                bar.update(n)
+                bar.update(n); made += n
                 if on_batch is not None: on_batch(n)
             bar.close()
-        # score and filter, group by group, over the rows of this round and those before it
-        m = read_manifest(man_path)
-        m = m.merge(full[key], on=key, how='inner').sort_values('row').reset_index(drop=True)
-        if len(m) < len(full): raise FairsynthError(f"{man_path}: {len(full) - len(m)} planned image(s) are missing after generation")
-        if clip is None: clip, proc = load_clip(gc.clip_model)
-        scores = np.zeros(len(m)); kept = np.zeros(len(m), bool)
-        for gid, idx in m.groupby('group').indices.items():
-            part = m.iloc[idx]
-            y, a = int(part.y.iloc[0]), int(part.a.iloc[0])
-            if gid not in centroids: centroids[gid] = clip_image_embeddings(list(tr[tr.group == gid].image), clip, proc).mean(0)
-            new = [f for f in part.file if f not in emb_cache]
-            if new: emb_cache.update(zip(new, clip_image_embeddings([out/f for f in new], clip, proc)))
-            e = np.stack([emb_cache[f] for f in part.file])
-            t = clip_text_embeddings([group_prompt(df, y, a)], clip, proc)[0]
-            s = score_embeddings(e, t, centroids[gid], gc.alpha)
-            scores[idx] = s; kept[idx] = filter_group(s, quota, gc.keep_frac, gc.threshold)
-        n_kept = pd.Series(kept).groupby(m.group.values).sum()
-        short = {int(g): int(quota - k) for g, k in n_kept.items() if k < quota}
-        if not short or gc.threshold is None or rnd >= gc.max_rounds: break
+        ps.wait_for_everyone()
+        # the main process scores and filters, group by group, over the rows of this round and those before it,
+        # and decides on another round; the others follow its decision
+        decision = [None]
+        if ps.is_main_process:
+            m, scores, kept, short = scorer(man_path, full, quota)
+            if short and gc.threshold is not None and rnd < gc.max_rounds:
+                n_kept = pd.Series(kept).groupby(m.group.values).sum()
+                rate = {g: float(n_kept[g]) / max(int((m.group == g).sum()), 1) for g in short}
+                decision = [retry_rows(full, short, rate, rnd + 1, gc.seed)]
+                log.info(f"generate: round {rnd + 1}: {len(decision[0])} more image(s) for group(s) "
+                         + ', '.join(f"{group_name(g // scorer.n_a, g % scorer.n_a)} (short {s})" for g, s in short.items()))
+        if ps.num_processes > 1:
+            from accelerate.utils import broadcast_object_list
+            broadcast_object_list(decision)
+        if decision[0] is None: break
         rnd += 1
-        rate = {g: float(n_kept[g]) / max(int((m.group == g).sum()), 1) for g in short}
-        extra = retry_rows(full, short, rate, rnd, gc.seed)
-        log.info(f"generate: round {rnd}: {len(extra)} more image(s) for group(s) "
-                 + ', '.join(f"{group_name(g // n_a, g % n_a)} (short {s})" for g, s in short.items()))
-        full = pd.concat([full, extra], ignore_index=True)
-    for g, s in short.items():
-        warnings.warn(f"generate: group {group_name(int(m[m.group == g].y.iloc[0]), int(m[m.group == g].a.iloc[0]))} kept {quota - s} of its "
-                      f"quota of {quota} images after {rnd} extra round(s) (shortfall {s}); lower the threshold, raise max_rounds or n_per_group")
+        full = pd.concat([full, decision[0]], ignore_index=True)
     del pipe
-    m['clip_score'] = scores.round(5); m['kept'] = kept
-    _rewrite_manifest(man_path, m)
-    write_marker(run_dir, f'generate-{generator}', h, seconds=round(time.time() - t0, 1), images=len(m), kept=int(kept.sum()), rounds=rnd)
-    log.info(f"generate: {generator} {len(m)} images, {int(kept.sum())} kept ({quota} per group) in {time.time() - t0:.0f} s -> {man_path}")
-    return m
+    if ps.num_processes > 1: log.info(f"generate: process {ps.process_index} of {ps.num_processes} made {made} image(s)")
+    if ps.is_main_process:
+        for g, s in short.items():
+            warnings.warn(f"generate: group {group_name(int(m[m.group == g].y.iloc[0]), int(m[m.group == g].a.iloc[0]))} kept {quota - s} of its "
+                          f"quota of {quota} images after {rnd} extra round(s) (shortfall {s}); lower the threshold, raise max_rounds or n_per_group")
+        m['clip_score'] = scores.round(5); m['kept'] = kept
+        _rewrite_manifest(man_path, m)
+        write_marker(run_dir, f'generate-{generator}', h, seconds=round(time.time() - t0, 1), images=len(m), kept=int(kept.sum()), rounds=rnd)
+        log.info(f"generate: {generator} {len(m)} images, {int(kept.sum())} kept ({quota} per group) in {time.time() - t0:.0f} s -> {man_path}")
+    ps.wait_for_everyone()
+    return m if ps.is_main_process else read_manifest(man_path)

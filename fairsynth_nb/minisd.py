@@ -24,8 +24,8 @@ __all__ = ['WEIGHTS_PATH', 'MINISD_PATH', 'MINICLIP_PATH', 'IMAGE_SIZE', 'MAX_TO
            'GRID_PROMPTS', 'caption', 'digit_masks', 'colourise', 'digits_corpus', 'vocab_words', 'learn_merges',
            'build_tokenizer', 'save_tokenizer', 'clip_config', 'make_vae', 'make_unet', 'make_schedulers', 'n_params',
            'text_tower', 'quiet_hf', 'latest_checkpoint', 'EMA', 'clip_loss', 'train_clip', 'train_vae', 'train_unet',
-           'pretrain_mini', 'check_safetensors', 'load_pipeline', 'load_clip', 'generate', 'image_grid', 'Reader',
-           'train_reader', 'read_images', 'sample_grid']
+           'pretrain_mini', 'check_safetensors', 'load_pipeline', 'load_clip', 'is_mini', 'default_guidance',
+           'default_batch_size', 'generate', 'image_grid', 'Reader', 'train_reader', 'read_images', 'sample_grid']
 
 # %% ../nbs/03_minisd.ipynb #0e4f22ea
 WEIGHTS_PATH = Path(fairsynth_nb.__file__).parent/'weights'
@@ -564,9 +564,25 @@ def load_clip(model=None, device=None):
 # %% ../nbs/03_minisd.ipynb #a46b838f
 DEFAULT_GUIDANCE = 4.0
 
-def generate(pipe, prompts, n:int=1, steps:int=25, guidance_scale:float=DEFAULT_GUIDANCE, seed:int=0,
-             batch_size:int=256, height=None, width=None) -> np.ndarray:
-    "Generate `n` images for each prompt (prompt-major order) -> uint8 array (len(prompts)*n, h, w, 3)."
+def is_mini(pipe) -> bool:
+    "Whether `pipe` is a miniature model (32×32 images, like mini-SD) rather than Stable Diffusion at 512×512."
+    return pipe.unet.config.sample_size * pipe.vae_scale_factor <= 64
+
+def default_guidance(pipe) -> float:
+    "The classifier-free guidance scale for `pipe`: 4 for mini-SD (chosen on its samples), 7.5 for Stable Diffusion (the paper's)."
+    return DEFAULT_GUIDANCE if is_mini(pipe) else 7.5
+
+def default_batch_size(pipe, mini:int=64) -> int:
+    "A batch size for the device: `mini` for a miniature model, 8 for Stable Diffusion at 512×512 on a GPU, 1 on a CPU."
+    if is_mini(pipe): return mini
+    return 8 if str(pipe.device).startswith('cuda') else 1
+
+def generate(pipe, prompts, n:int=1, steps:int=25, guidance_scale:float|None=None, seed:int=0,
+             batch_size:int|None=None, height=None, width=None) -> np.ndarray:
+    """Generate `n` images for each prompt (prompt-major order) -> uint8 array (len(prompts)*n, h, w, 3).
+    `guidance_scale` and `batch_size` default to the model's (`default_guidance`, `default_batch_size`; 256 for mini-SD)."""
+    if guidance_scale is None: guidance_scale = default_guidance(pipe)
+    batch_size = batch_size or default_batch_size(pipe, mini=256)
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     allp = [p for p in prompts for _ in range(n)]
     dev = getattr(pipe, 'device', 'cpu')

@@ -13,9 +13,9 @@ from .core import FairsynthError, RunConfig, DataConfig, get_logger
 from .data import DATASETS
 
 # %% auto #0
-__all__ = ['REAL_MODEL', 'REAL_CLIP', 'STAGES', 'SEVERITIES', 'config_from_args', 'make_parser', 'main', 'preset_config',
-           'real_config', 'run_pipeline', 'sweep_results', 'sweep_table', 'run_sweep', 'synthetic_figures',
-           'write_report']
+__all__ = ['REAL_MODEL', 'REAL_CLIP', 'REAL_FINETUNE', 'REAL_TRAIN', 'STAGES', 'SEVERITIES', 'config_from_args', 'make_parser',
+           'main', 'preset_config', 'real_config', 'run_pipeline', 'sweep_results', 'sweep_table', 'run_sweep',
+           'synthetic_figures', 'write_report']
 
 # %% ../nbs/09_pipeline.ipynb #2371249a
 def _add_data_args(p:argparse.ArgumentParser):
@@ -204,14 +204,26 @@ def preset_config(preset:str='quick', **data_kw) -> RunConfig:
 REAL_MODEL = 'stable-diffusion-v1-5/stable-diffusion-v1-5'   # Stable Diffusion 1.5 (the mirror of runwayml/stable-diffusion-v1-5)
 REAL_CLIP = 'openai/clip-vit-large-patch14'
 
-def real_config(dataset:str='celeba', root=None, model:str=REAL_MODEL, clip_model:str=REAL_CLIP, **data_kw) -> RunConfig:
-    """The `paper` preset at real scale (a GPU): a real dataset in `root`, Stable Diffusion `model` (hub id or folder) and
-    CLIP `clip_model` for clustering and filtering (mini-CLIP only knows Colored MNIST)."""
+# Finetuning Stable Diffusion at 512x512: the paper states no setting, so these are the diffusers DreamBooth-LoRA example's
+# (resolution 512, batch 1, lr 1e-4, rank 4 on attention, 500 steps, 100 class images, fp16, a checkpoint every 100 steps)
+REAL_FINETUNE = dict(train_batch_size=1, learning_rate=1e-4, rank=4, lora_targets='attn', max_train_steps=500,
+                     num_class_images=100, mixed_precision='fp16', checkpointing_steps=100)
+# the classifier: the paper's ImageNet ResNet-50 at 224 px, batch 128, Adam lr 1e-4, weight decay 1e-5 (stage 1)
+REAL_TRAIN = dict(arch='resnet50', pretrained=True, size=224, bs=128, lr=1e-4, wd=1e-5, stage1_lr=1e-4)
+
+def real_config(dataset:str='celeba', root=None, model:str=REAL_MODEL, clip_model:str=REAL_CLIP, preset:str='paper', **data_kw) -> RunConfig:
+    """A preset at real scale (a GPU): a real dataset in `root`, Stable Diffusion `model` (hub id or folder) finetuned with
+    `REAL_FINETUNE`, CLIP `clip_model` for clustering and filtering (mini-CLIP only knows Colored MNIST) and the paper's
+    ResNet-50 classifier (`REAL_TRAIN`)."""
     if dataset == 'colored_mnist': raise FairsynthError("real_config is for a real dataset (waterbirds, celeba, utkface); Colored MNIST runs with preset_config")
     data_kw.setdefault('severity', None)           # the dataset's own bias unless a severity is asked for
-    cfg = preset_config('paper', dataset=dataset, root=None if root is None else str(Path(root).expanduser()), **data_kw)
+    cfg = preset_config(preset, dataset=dataset, root=None if root is None else str(Path(root).expanduser()), **data_kw)
     cfg.name = dataset
     cfg.finetune.model, cfg.cluster.clip_model, cfg.generate.clip_model = model, clip_model, clip_model
+    for k, v in REAL_FINETUNE.items(): setattr(cfg.finetune, k, v)
+    for k, v in REAL_TRAIN.items(): setattr(cfg.train, k, v)
+    cfg.generate.n_per_group = 1000                 # kept per group (the paper does not say; the largest real group can be 70,000)
+    if preset == 'quick': cfg.finetune.max_train_steps, cfg.generate.n_per_group = 200, 100
     return cfg
 
 STAGES = ('bias', 'cluster', 'finetune', 'generate', 'train', 'evaluate')
@@ -323,14 +335,13 @@ def _cmd_run(args, preset=None):
     if getattr(args, 'config', None):
         from fairsynth_nb.core import load_config
         cfg = load_config(args.config)
-    else:
+    elif args.dataset == 'colored_mnist':
         cfg = preset_config(preset, dataset=args.dataset, root=str(Path(args.root).expanduser()) if args.root else None,
-                            severity=args.severity if args.severity is not None else (0.99 if args.dataset == 'colored_mnist' else None),
-                            seed=args.seed)
+                            severity=args.severity if args.severity is not None else 0.99, seed=args.seed)
+    else:                        # a real dataset: Stable Diffusion 1.5, CLIP ViT-L/14 and the real-scale settings
+        cfg = real_config(args.dataset, args.root, preset=preset, severity=args.severity, seed=args.seed)
     if args.model: cfg.finetune.model = args.model
     if args.clip_model: cfg.cluster.clip_model = cfg.generate.clip_model = args.clip_model
-    elif args.dataset != 'colored_mnist' and not getattr(args, 'config', None):
-        cfg.cluster.clip_model = cfg.generate.clip_model = REAL_CLIP    # mini-CLIP only knows Colored MNIST
     if args.generator: cfg.finetune.generator = args.generator
     cfg.name = Path(args.out).name
     from fairsynth_nb.finetune import GENERATORS
