@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .core import FairsynthError, FinetuneConfig, DDMConfig, config_hash, load_json, seed_everything
 from .data import load_image, prompt_words
-from .finetune import train_adapter, train_dtype, LORA_FILE, REGULARISER_FILE
+from .finetune import train_adapter, train_dtype, make_accelerator, LORA_FILE, REGULARISER_FILE
 
 # %% auto #0
 __all__ = ['DDM_SCALE', 'Indicator', 'check_indicator_size', 'IndicatorTerm', 'pseudo_labels', 'latent_shape', 'train_ddm',
@@ -246,24 +246,27 @@ def run_finetune_ddm(run_dir, force:bool=False, progress:bool=True) -> dict:
     df = dataset_from_config(cfg)
     clip = load_clip(cfg.cluster.clip_model) if dc.labels == 'pseudo' else None
     jobs = ddm_jobs(df, dc, clip, run_dir/'adapters')
-    pipe = load_pipeline(fc.model, torch_dtype=train_dtype(fc))
+    # under `accelerate launch` / torchrun the classes' models are shared out among the processes, as in `run_finetune`
+    acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps)
+    pipe = load_pipeline(fc.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
     tc = FinetuneConfig(**{**fc.to_dict(), 'with_prior_preservation': False})      # DDM: no class images, one prompt
-    adapters = []
-    for j in jobs:
+    for j in jobs[acc.process_index::acc.num_processes]:
         j['out'].mkdir(parents=True, exist_ok=True)
         lab = pd.DataFrame(dict(id=j['ids'], label=j['labels'], a=j['attr']))
         with atomic_write(j['out']/'labels.csv') as f: lab.to_csv(f, index=False)
         try: r = train_ddm(pipe, j['images'], j['prompt'], j['out'], j['labels'], tc, weight=dc.weight, hidden=tuple(dc.hidden),
-                           n_groups=j['n_groups'], progress=progress)
+                           n_groups=j['n_groups'], progress=progress, accelerator=acc)
         except FairsynthError as e: raise FairsynthError(f"ddm, class y={j['y']} ({dc.labels} labels): {e}") from None
         xt = pd.crosstab(lab.a, lab.label)
         log.info(f"finetune: ddm y={j['y']}: {len(j['images'])} images, {j['n_groups']} indicator groups "
                  f"(sizes {np.bincount(j['labels']).tolist()}; attribute x label {xt.values.tolist()}), {r['steps']} steps, {r['seconds']:.0f} s")
-        adapters.append(dict(group=-1, y=j['y'], a=-1, cluster='all', name=f"y={j['y']}", n=len(j['images']), prompt=j['prompt'],
-                             n_groups=j['n_groups'], counts=np.bincount(j['labels']).tolist(), path=str(j['out'].relative_to(run_dir))))
+    acc.wait_for_everyone()
+    adapters = [dict(group=-1, y=j['y'], a=-1, cluster='all', name=f"y={j['y']}", n=len(j['images']), prompt=j['prompt'],
+                     n_groups=j['n_groups'], counts=np.bincount(j['labels']).tolist(), path=str(j['out'].relative_to(run_dir))) for j in jobs]
     out = dict(generator='ddm', model=fc.model or 'mini-sd', labels=dc.labels, seconds=round(time.time() - t0, 1), adapters=adapters, skipped=[])
-    save_json(out, index)
-    write_marker(run_dir, 'finetune-ddm', h, seconds=out['seconds'], adapters=len(adapters))
+    if acc.is_main_process:
+        save_json(out, index)
+        write_marker(run_dir, 'finetune-ddm', h, seconds=out['seconds'], adapters=len(adapters))
     return out
 
 # %% ../nbs/10_ddm.ipynb #bb171376

@@ -22,8 +22,8 @@ from .data import load_image, group_prompt, class_prompt, dataset_from_config
 __all__ = ['LORA_TARGETS', 'LORA_FILE', 'UNET_FILE', 'REGULARISER_FILE', 'TEXT_LORA_TARGETS', 'TEXT_LORA_FILE', 'GENERATORS',
            'FINETUNED', 'encode_images', 'encode_prompts', 'add_lora', 'lora_state_dict', 'remove_lora',
            'add_text_lora', 'remove_text_lora', 'text_lora_state_dict', 'unet_weights', 'load_unet_weights',
-           'train_dtype', 'make_accelerator', 'train_adapter', 'group_dir', 'check_generator', 'finetune_jobs',
-           'class_images', 'run_finetune', 'load_adapter_index']
+           'train_dtype', 'cpu_processes', 'make_accelerator', 'train_adapter', 'group_dir', 'check_generator',
+           'finetune_jobs', 'class_images', 'run_finetune', 'load_adapter_index']
 
 # %% ../nbs/05_finetune.ipynb #df5c1fef
 def _pixels(images, size:int) -> torch.Tensor:
@@ -160,11 +160,18 @@ def train_dtype(cfg:FinetuneConfig, device=None) -> torch.dtype:
     if not str(device).startswith('cuda') or cfg.full_unet or cfg.mixed_precision == 'no': return torch.float32
     return {'fp16': torch.float16, 'bf16': torch.bfloat16}[cfg.mixed_precision]
 
-def make_accelerator(mixed_precision:str='no', gradient_accumulation_steps:int=1, cpu:bool=False):
+def cpu_processes() -> bool:
+    "Whether this is a launch of several processes without a GPU (torchrun or `accelerate launch` on CPUs)."
+    return not torch.cuda.is_available() and int(os.environ.get('WORLD_SIZE', '1')) > 1
+
+def make_accelerator(mixed_precision:str='no', gradient_accumulation_steps:int=1, cpu:bool|None=None):
     """An `Accelerator` with mixed precision on a GPU only (a CPU trains in float32). A process holds one accelerate state:
-    one made earlier with other settings (another stage or run in the same notebook) is reset first, processes kept."""
+    one made earlier with other settings (another stage or run in the same notebook) is reset first, processes kept.
+    `cpu=None`: True on several processes without a GPU, where accelerate needs it to see the other processes (without
+    it each process would think itself alone and do every job)."""
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
+    if cpu is None: cpu = cpu_processes()
     if not torch.cuda.is_available(): mixed_precision = 'no'
     kw = dict(cpu=cpu, mixed_precision=mixed_precision, gradient_accumulation_steps=gradient_accumulation_steps)
     try: return Accelerator(**kw)
@@ -369,10 +376,7 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
     jobs, skipped = finetune_jobs(df, generator, fc, assign, run_dir/'adapters')
     for s in skipped: log.warning(f"finetune: {s['name']} has {s['n']} image(s) (< min_images={fc.min_images}): no adapter; "
                                   "generation uses the bias-aligned group's adapter (extreme-bias recipe)")
-    # launched on several processes without a GPU (torchrun or `accelerate launch` on CPUs), accelerate needs cpu=True to
-    # see the other processes; otherwise each would train every adapter
-    multi_cpu = not torch.cuda.is_available() and int(os.environ.get('WORLD_SIZE', '1')) > 1
-    acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps, cpu=multi_cpu)
+    acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps)     # several processes share the adapters out
     pipe = load_pipeline(fc.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
     seed_everything(fc.seed)
     mine = jobs[acc.process_index::acc.num_processes]

@@ -17,7 +17,8 @@ import torch
 from .core import (FairsynthError, GenerateConfig, group_name, save_json, load_json, config_hash, get_logger,
                                load_config, stage_done, write_marker, atomic_write)
 from .data import group_prompt, prompt_words, dataset_from_config, load_image
-from .finetune import GENERATORS, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE, unet_weights, load_unet_weights
+from .finetune import (GENERATORS, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE, unet_weights,
+                                   load_unet_weights, cpu_processes)
 from .minisd import default_batch_size, default_guidance
 
 # %% auto #0
@@ -264,7 +265,7 @@ _KEY = ['row', 'seed', 'file', 'group', 'prompt', 'adapter']
 def processes():
     "accelerate's `PartialState` of this launch; processes on CPUs are joined too (accelerate needs cpu=True to see them)."
     from accelerate import PartialState
-    return PartialState(cpu=not torch.cuda.is_available() and int(os.environ.get('WORLD_SIZE', '1')) > 1)
+    return PartialState(cpu=cpu_processes())
 
 class _Scorer:
     "CLIP scores and the kept flag of a manifest's planned rows, group by group; each file's CLIP embedding computed once."

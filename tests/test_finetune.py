@@ -174,6 +174,14 @@ def test_full_unet_end_to_end(tmp_path):
     assert set(m.adapter) == {ad['path'] for ad in idx['adapters']}
 
 
+def torchrun2(*args):
+    "Run `fairsynth *args` under torchrun with two processes on CPUs; fail with its stderr if it fails."
+    script = Path(sys.executable).parent/'fairsynth'
+    p = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', str(script), '--', *map(str, args)],
+                       env={**os.environ, 'OMP_NUM_THREADS': '1'}, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+
+
 def test_adapters_spread_over_processes(tmp_path):
     "torchrun with two processes on CPUs: the processes share the adapters (each trained once), one index is written."
     out = tmp_path/'mp'
@@ -181,11 +189,7 @@ def test_adapters_spread_over_processes(tmp_path):
     cfg = json.loads((out/'config.json').read_text())
     cfg['finetune'].update(max_train_steps=4, checkpointing_steps=2, train_batch_size=4, min_images=5)
     (out/'config.json').write_text(json.dumps(cfg))
-    script = Path(sys.executable).parent/'fairsynth'
-    p = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', str(script), '--',
-                        'finetune', '--run', str(out), '--generator', 'lora'],
-                       env={**os.environ, 'OMP_NUM_THREADS': '1'}, capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr[-3000:]
+    torchrun2('finetune', '--run', str(out), '--generator', 'lora')
     trained = [l.split('finetune: lora ')[1].split(':')[0] for l in (out/'logs'/'fairsynth.log').read_text().splitlines()
                if 'finetune: lora y=' in l]
     assert sorted(trained) == ['y=0,a=0/all', 'y=0,a=1/all', 'y=1,a=0/all', 'y=1,a=1/all'], trained
@@ -204,11 +208,7 @@ def test_generation_spread_over_processes(tmp_path):
     (out/'config.json').write_text(json.dumps(cfg))
     one = tmp_path/'one'
     import shutil; shutil.copytree(out, one)
-    script = Path(sys.executable).parent/'fairsynth'
-    p = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', str(script), '--',
-                        'generate', '--run', str(out), '--generator', 'vanilla'],
-                       env={**os.environ, 'OMP_NUM_THREADS': '1'}, capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr[-3000:]
+    torchrun2('generate', '--run', str(out), '--generator', 'vanilla')
     m2 = pd.read_csv(out/'synthetic'/'vanilla'/'manifest.csv', keep_default_na=False)
     m1 = run_generate(one, 'vanilla', progress=False)
     assert not m2.row.duplicated().any() and not m2.file.duplicated().any()
@@ -227,3 +227,19 @@ def test_generation_spread_over_processes(tmp_path):
         d = np.abs(np.asarray(Image.open(out/'synthetic'/'vanilla'/f), dtype=int) - np.asarray(Image.open(one/'synthetic'/'vanilla'/f), dtype=int))
         assert d.max() <= 4, (f, d.max())
     assert m2.groupby('group').kept.sum().max() <= 6                  # no group over its quota
+
+
+def test_ddm_models_spread_over_processes(tmp_path):
+    "torchrun with two processes: the ddm generator's two class models are trained once each, one per process; one index."
+    out = tmp_path/'mp'
+    assert main(['bias', '--severity', '0.9', '--out', out]) == 0
+    cfg = json.loads((out/'config.json').read_text())
+    cfg['finetune'].update(max_train_steps=3, checkpointing_steps=2, train_batch_size=4)
+    cfg['ddm'] = {**cfg.get('ddm', {}), 'labels': 'attribute'}
+    (out/'config.json').write_text(json.dumps(cfg))
+    torchrun2('finetune', '--run', str(out), '--generator', 'ddm')
+    trained = [l.split('finetune: ddm ')[1].split(':')[0] for l in (out/'logs'/'fairsynth.log').read_text().splitlines() if 'finetune: ddm y=' in l]
+    assert sorted(trained) == ['y=0', 'y=1'], trained
+    idx = json.loads((out/'adapters'/'ddm'/'index.json').read_text())
+    assert [a['y'] for a in idx['adapters']] == [0, 1]
+    assert all((out/a['path']/'pytorch_lora_weights.safetensors').is_file() for a in idx['adapters'])
