@@ -19,8 +19,8 @@ from .core import (FairsynthError, RunConfig, ClusterConfig, group_name, save_js
 from .data import load_image, dataset_from_config
 
 # %% auto #0
-__all__ = ['clip_image_embeddings', 'clip_text_embeddings', 'cluster_embeddings', 'cluster_groups', 'cluster_grid', 'run_cluster',
-           'load_assignments']
+__all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_embeddings', 'cluster_embeddings',
+           'pixel_embeddings', 'cluster_groups', 'cluster_grid', 'run_cluster', 'load_assignments']
 
 # %% ../nbs/04_cluster.ipynb #cc00fcaa
 def _features(out): return getattr(out, 'pooler_output', out)   # transformers 5 returns a model output
@@ -45,10 +45,22 @@ def clip_text_embeddings(texts, model, processor) -> np.ndarray:
     return torch.nn.functional.normalize(_features(f).float(), dim=-1).cpu().numpy()
 
 # %% ../nbs/04_cluster.ipynb #379a953f
-def cluster_embeddings(emb:np.ndarray, k:int|None=None, k_min:int=2, k_max:int=6, seed:int=0, name:str='group') -> tuple[np.ndarray, dict]:
-    "K-means labels of `emb` and a dict with the k used, the silhouette scores tried and why k was chosen."
-    from sklearn.cluster import KMeans
+CLUSTER_METHODS = ('kmeans', 'spectral')
+
+def _labels(emb:np.ndarray, k:int, method:str, seed:int) -> np.ndarray:
+    from sklearn.cluster import KMeans, SpectralClustering
+    if method == 'kmeans' or len(emb) <= k + 2: return KMeans(k, n_init=10, random_state=seed).fit_predict(emb)   # too few for a graph
+    with warnings.catch_warnings():      # "Graph is not fully connected": the embedding is still usable
+        warnings.simplefilter('ignore', UserWarning)
+        return SpectralClustering(k, affinity='nearest_neighbors', n_neighbors=min(10, len(emb) - 1), assign_labels='cluster_qr',
+                                  random_state=seed).fit_predict(emb)
+
+def cluster_embeddings(emb:np.ndarray, k:int|None=None, k_min:int=2, k_max:int=6, seed:int=0, name:str='group',
+                       method:str='kmeans') -> tuple[np.ndarray, dict]:
+    """Cluster labels of `emb` (k-means, or spectral clustering on a nearest-neighbour graph) and a dict with the k used,
+    the silhouette scores tried and why k was chosen."""
     from sklearn.metrics import silhouette_score
+    if method not in CLUSTER_METHODS: raise FairsynthError(f"cluster.method={method!r}; expected one of {', '.join(CLUSTER_METHODS)}")
     n = len(emb)
     if n == 0: raise FairsynthError(f"{name}: no image to cluster; the group is empty")
     if k is not None and k < 1: raise FairsynthError(f"{name}: k={k}; expected at least 1")
@@ -60,7 +72,7 @@ def cluster_embeddings(emb:np.ndarray, k:int|None=None, k_min:int=2, k_max:int=6
             return np.zeros(n, int), dict(k=1, reason='too few images to choose k')
         scores = {}
         for kk in range(k_min, hi + 1):
-            lab = KMeans(kk, n_init=10, random_state=seed).fit_predict(emb)
+            lab = _labels(emb, kk, method, seed)
             if len(set(lab)) < 2: continue
             scores[kk] = float(silhouette_score(emb, lab, sample_size=min(n, 2000), random_state=seed))
         k = max(scores, key=scores.get) if scores else 1
@@ -68,17 +80,29 @@ def cluster_embeddings(emb:np.ndarray, k:int|None=None, k_min:int=2, k_max:int=6
     elif n < k:
         warnings.warn(f"{name}: {n} image(s) for k={k} clusters; clipped to k={n}")
         info['clipped_from'] = k; k = n
-    lab = np.zeros(n, int) if k == 1 else KMeans(k, n_init=10, random_state=seed).fit_predict(emb)
+    lab = np.zeros(n, int) if k == 1 else _labels(emb, k, method, seed)
     info['k'] = int(k)
     info['sizes'] = np.bincount(lab, minlength=k).tolist()
     return lab, info
 
 # %% ../nbs/04_cluster.ipynb #945e605f
+EMBEDDINGS = ('clip', 'pixels')
+
+def pixel_embeddings(images, n_components:int=50, size:int|None=None, seed:int=0) -> np.ndarray:
+    "Grey-level pixels of `images` (resized to `size` if given), centred and reduced by PCA to `n_components` dimensions."
+    from sklearn.decomposition import PCA
+    x = np.stack([np.asarray(load_image(im, size).convert('L'), dtype=np.float32).ravel() / 255 for im in images])
+    x -= x.mean(0)
+    n = min(n_components, len(x), x.shape[1])
+    return PCA(n, random_state=seed).fit_transform(x) if n > 1 else x[:, :1]
+
 def cluster_groups(df:pd.DataFrame, clip=None, processor=None, k:int|None=None, k_min:int=2, k_max:int=6, seed:int=0,
-                   split:str='train', truth:str|None='digit') -> tuple[pd.DataFrame, dict]:
-    "Cluster each group of `split`: assignments (id, group, y, a, cluster) and a per-group summary."
+                   split:str='train', truth:str|None='digit', embedding:str='clip', method:str='kmeans') -> tuple[pd.DataFrame, dict]:
+    "Cluster each group of `split` (`embedding` clip or pixels; `method` kmeans or spectral): assignments (id, group, y, a, cluster) and a per-group summary."
     from sklearn.metrics import adjusted_rand_score
-    if clip is None:
+    if embedding not in EMBEDDINGS: raise FairsynthError(f"cluster.embedding={embedding!r}; expected one of {', '.join(EMBEDDINGS)}")
+    if method not in CLUSTER_METHODS: raise FairsynthError(f"cluster.method={method!r}; expected one of {', '.join(CLUSTER_METHODS)}")
+    if clip is None and embedding == 'clip':
         from fairsynth_nb.minisd import load_clip
         clip, processor = load_clip()
     n_a = df.attrs.get('n_a', 2)
@@ -88,8 +112,8 @@ def cluster_groups(df:pd.DataFrame, clip=None, processor=None, k:int|None=None, 
         name = group_name(gid // n_a, gid % n_a)
         part = d[d.group == gid]
         if part.empty: raise FairsynthError(f"group {name} has no {split} image: nothing to cluster or finetune on")
-        emb = clip_image_embeddings(list(part.image), clip, processor)
-        lab, info = cluster_embeddings(emb, k, k_min, k_max, seed, name)
+        emb = clip_image_embeddings(list(part.image), clip, processor) if embedding == 'clip' else pixel_embeddings(list(part.image), seed=seed)
+        lab, info = cluster_embeddings(emb, k, k_min, k_max, seed, name, method)
         info['n'] = int(len(part))
         if truth and truth in part.columns and info['k'] > 1:
             info['ari'] = float(adjusted_rand_score(part[truth], lab))
@@ -127,9 +151,9 @@ def run_cluster(run_dir, force:bool=False) -> dict:
     t0 = time.time()
     df = dataset_from_config(cfg)
     from fairsynth_nb.minisd import load_clip
-    clip, proc = load_clip(cfg.cluster.clip_model)
     c = cfg.cluster
-    assign, summ = cluster_groups(df, clip, proc, c.k, c.k_min, c.k_max, c.seed)
+    clip, proc = load_clip(c.clip_model) if c.embedding == 'clip' else (None, None)
+    assign, summ = cluster_groups(df, clip, proc, c.k, c.k_min, c.k_max, c.seed, embedding=c.embedding, method=c.method)
     out.mkdir(parents=True, exist_ok=True)
     n_a = df.attrs.get('n_a', 2)
     for gid in sorted(assign.group.unique()):
