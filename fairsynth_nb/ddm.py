@@ -303,7 +303,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
     from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
     from fairsynth_nb.finetune import load_adapter_index
     from fairsynth_nb.generate import (read_manifest, open_manifest, image_hash, load_adapter, write_images, score_embeddings,
-                                       _rewrite_manifest, filter_group, default_batch_size)
+                                       _rewrite_manifest, filter_group, default_batch_size, processes)
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     gc, dc = cfg.generate, cfg.ddm
@@ -318,28 +318,35 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
     df = dataset_from_config(cfg)
     plan = ddm_plan(df, index, gc)
     out.mkdir(parents=True, exist_ok=True)
-    m = open_manifest(man_path, image_hash(cfg, 'ddm', index, dc), log)   # the filter's settings (alpha, clip_model) re-score only
+    ps = processes()                   # under `accelerate launch` / torchrun each process makes every n-th batch of the plan
+    if ps.is_main_process: open_manifest(man_path, image_hash(cfg, 'ddm', index, dc), log)   # the filter's settings re-score only
+    ps.wait_for_everyone()
+    m = read_manifest(man_path)
     key = ['row', 'seed', 'file', 'y', 'cluster', 'adapter']
     todo = plan[~plan.row.isin(m.merge(plan[key], on=key).row)] if len(m) else plan
+    made = 0
     if len(todo):
-        pipe = load_pipeline(cfg.finetune.model)
+        pipe = load_pipeline(cfg.finetune.model, device=ps.device)
         bs = gc.batch_size or default_batch_size(pipe)
-        bar = tqdm(total=len(todo), desc='generate ddm', disable=not progress)
-        for path, part in plan.groupby('adapter', sort=False):
-            left = part[part.row.isin(todo.row)]
-            if left.empty: continue
+        # fixed batches of the plan, numbered over the whole plan: resuming, or another number of processes, makes the same images
+        batches = [(path, part.iloc[i:i + bs]) for path, part in plan.groupby('adapter', sort=False) for i in range(0, len(part), bs)]
+        mine = [(path, b) for j, (path, b) in enumerate(batches) if j % ps.num_processes == ps.process_index and b.row.isin(todo.row).any()]
+        bar = tqdm(total=sum(len(b) for _, b in mine), desc='generate ddm', disable=not (progress and ps.is_main_process))
+        for path in dict.fromkeys(p for p, _ in mine):
             term = load_indicator(run_dir/path)
             load_adapter(pipe, run_dir/path, 'ddm')
             try:
-                for i in range(0, len(part), bs):          # fixed batches of the plan: resuming makes the same images
-                    b = part.iloc[i:i + bs]
-                    if not b.row.isin(left.row).any(): continue
+                for _, b in (x for x in mine if x[0] == path):
                     ims, _ = ddm_generate(pipe, b.prompt.iloc[0], len(b), indicator=term, scale=dc.scale, seed=int(b.seed.iloc[0]),
                                           steps=gc.num_inference_steps, guidance_scale=gc.guidance_scale, batch_size=len(b),
                                           targets=b.target.to_numpy(), guide_until=dc.guide_until)
-                    bar.update(write_images(out, man_path, b.to_dict('records'), ims))
+                    n = write_images(out, man_path, b.to_dict('records'), ims); bar.update(n); made += n
             finally: pipe.delete_adapters('ddm')
         bar.close(); del pipe
+    ps.wait_for_everyone()
+    if ps.num_processes > 1: log.info(f"generate: ddm process {ps.process_index} of {ps.num_processes} made {made} image(s)")
+    if not ps.is_main_process:                      # the main process scores, filters and writes the manifest
+        ps.wait_for_everyone(); return read_manifest(man_path)
     m = read_manifest(man_path).merge(plan[key + ['target', 'quota']], on=key).sort_values('row').reset_index(drop=True)
     if len(m) < len(plan): raise FairsynthError(f"{man_path}: {len(plan) - len(m)} planned image(s) are missing after generation")
     clip, proc = load_clip(gc.clip_model)
@@ -364,4 +371,5 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
     _rewrite_manifest(man_path, m)
     write_marker(run_dir, 'generate-ddm', h, seconds=round(time.time() - t0, 1), images=len(m), kept=int(kept.sum()))
     log.info(f"generate: ddm {len(m)} images, {int(kept.sum())} kept in {time.time() - t0:.0f} s -> {man_path}")
+    ps.wait_for_everyone()
     return m

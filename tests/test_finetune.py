@@ -243,3 +243,12 @@ def test_ddm_models_spread_over_processes(tmp_path):
     idx = json.loads((out/'adapters'/'ddm'/'index.json').read_text())
     assert [a['y'] for a in idx['adapters']] == [0, 1]
     assert all((out/a['path']/'pytorch_lora_weights.safetensors').is_file() for a in idx['adapters'])
+    # then its generation: the plan's batches shared out, every planned row once, the main process filtering
+    cfg = json.loads((out/'config.json').read_text())
+    cfg['generate'].update(n_per_group=8, num_inference_steps=3)
+    (out/'config.json').write_text(json.dumps(cfg))
+    torchrun2('generate', '--run', str(out), '--generator', 'ddm')
+    m = pd.read_csv(out/'synthetic'/'ddm'/'manifest.csv', keep_default_na=False)
+    assert not m.row.duplicated().any() and sorted(m.row) == list(range(len(m))) and m.kept.dtype == bool
+    made = [int(l.split(' made ')[1].split()[0]) for l in (out/'logs'/'fairsynth.log').read_text().splitlines() if 'ddm process' in l]
+    assert len(made) == 2 and sum(made) == len(m) and min(made) > 0, made
