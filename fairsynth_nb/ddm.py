@@ -295,7 +295,7 @@ def ddm_plan(df:pd.DataFrame, index:dict, gc=None) -> pd.DataFrame:
 # %% ../nbs/10_ddm.ipynb #59635304
 def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFrame:
     "The generation stage of the `ddm` generator: `synthetic/ddm/` images and `manifest.csv`, balanced by the indicator, CLIP-filtered."
-    import time
+    import itertools, time
     from tqdm.auto import tqdm
     from fairsynth_nb.core import load_config, get_logger, stage_done, write_marker
     from fairsynth_nb.data import dataset_from_config
@@ -332,11 +332,11 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
         batches = [(path, part.iloc[i:i + bs]) for path, part in plan.groupby('adapter', sort=False) for i in range(0, len(part), bs)]
         mine = [(path, b) for j, (path, b) in enumerate(batches) if j % ps.num_processes == ps.process_index and b.row.isin(todo.row).any()]
         bar = tqdm(total=sum(len(b) for _, b in mine), desc='generate ddm', disable=not (progress and ps.is_main_process))
-        for path in dict.fromkeys(p for p, _ in mine):
+        for path, pbs in itertools.groupby(mine, key=lambda x: x[0]):      # `mine` runs adapter by adapter
             term = load_indicator(run_dir/path)
             load_adapter(pipe, run_dir/path, 'ddm')
             try:
-                for _, b in (x for x in mine if x[0] == path):
+                for _, b in pbs:
                     ims, _ = ddm_generate(pipe, b.prompt.iloc[0], len(b), indicator=term, scale=dc.scale, seed=int(b.seed.iloc[0]),
                                           steps=gc.num_inference_steps, guidance_scale=gc.guidance_scale, batch_size=len(b),
                                           targets=b.target.to_numpy(), guide_until=dc.guide_until)

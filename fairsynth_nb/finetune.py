@@ -156,7 +156,8 @@ def train_dtype(cfg:FinetuneConfig, device=None) -> torch.dtype:
     """The dtype to load the pipeline in for finetuning, as diffusers' training scripts choose it: the frozen weights in
     half precision under fp16/bf16 mixed precision on a GPU (the LoRA weights train in float32), float32 otherwise and
     for a whole-UNet finetune (its weights train)."""
-    if device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    from fairsynth_nb.minisd import _device
+    device = _device(device)
     if not str(device).startswith('cuda') or cfg.full_unet or cfg.mixed_precision == 'no': return torch.float32
     return {'fp16': torch.float16, 'bf16': torch.bfloat16}[cfg.mixed_precision]
 

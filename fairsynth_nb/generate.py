@@ -269,8 +269,8 @@ def processes():
 
 class _Scorer:
     "CLIP scores and the kept flag of a manifest's planned rows, group by group; each file's CLIP embedding computed once."
-    def __init__(self, df, tr, out, gc):
-        self.df, self.tr, self.out, self.gc, self.n_a = df, tr, out, gc, df.attrs.get('n_a', 2)
+    def __init__(self, df, out, gc):
+        self.df, self.tr, self.out, self.gc, self.n_a = df, df[df.split == 'train'], out, gc, df.attrs.get('n_a', 2)
         self.clip, self.emb, self.centroids = None, {}, {}
     def __call__(self, man_path, full, quota):
         from fairsynth_nb.minisd import load_clip
@@ -324,9 +324,9 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     ps = processes()                          # under `accelerate launch` / torchrun: each process makes a share of the rows
     if ps.is_main_process: open_manifest(man_path, image_hash(cfg, generator, index), log)
     ps.wait_for_everyone()
-    quota, tr = plan.attrs['quota'], df[df.split == 'train']
+    quota = plan.attrs['quota']
     pipe, names, full, rnd, made = None, {}, plan, 0, 0
-    scorer = _Scorer(df, tr, out, gc)
+    scorer = _Scorer(df, out, gc)
     while True:
         # a manifest row counts when it is exactly a row of the plan (rows of a retry round from other scores do not)
         m = read_manifest(man_path)
