@@ -37,11 +37,12 @@ def diffusers_style(pipe, imgs, cls, prompt, cprompt, cfg, steps:int, batch:int,
     params = add_lora(unet, cfg.rank, cfg.lora_targets)      # float32 LoRA weights (diffusers' cast_training_params)
     opt = acc.prepare_optimizer(torch.optim.AdamW(params, lr=cfg.learning_rate))
     unet.train(); n = 0
+    weight_dtype = pipe.vae.dtype                            # the script's `weight_dtype`, set once before the loop
     sync = torch.cuda.synchronize if str(dev).startswith('cuda') else (lambda: None)
     sync(); t0 = time.time()
     while n < steps:
         for px, ids in dl:
-            px, ids = px.to(dev, pipe.vae.dtype), ids.to(dev)
+            px, ids = px.to(dev, weight_dtype), ids.to(dev)
             with torch.no_grad():
                 lat = pipe.vae.encode(px).latent_dist.sample() * pipe.vae.config.scaling_factor
                 enc = pipe.text_encoder(ids)[0]
@@ -57,3 +58,42 @@ def diffusers_style(pipe, imgs, cls, prompt, cprompt, cfg, steps:int, batch:int,
     sync(); dt = time.time() - t0
     remove_lora(unet); unet.eval()
     return dt
+
+
+def step_parts(pipe, imgs, cls, prompt, cprompt, cfg, batch:int, n:int=10) -> dict:
+    """Milliseconds per step of each part of the reference loop's step, timed apart on the same batches: `data` (load,
+    transform, tokenise), `vae` (encode), `text` (encode), `unet` (noise, forward, backward, optimiser step). Caching
+    saves `data`, `vae` and `text`; `unet` is what every loop pays, so (sum / unet) bounds what caching can gain."""
+    from torchvision import transforms
+    from fairsynth_nb.data import load_image
+    from fairsynth_nb.finetune import add_lora, remove_lora
+    dev, unet = pipe.device, pipe.unet
+    size = unet.config.sample_size * pipe.vae_scale_factor
+    tf = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+    tok = lambda t: pipe.tokenizer(t, padding='max_length', max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors='pt').input_ids[0]
+    sync = torch.cuda.synchronize if str(dev).startswith('cuda') else (lambda: None)
+    wd = pipe.vae.dtype
+    def data():
+        px = torch.stack([tf(load_image(imgs[i % len(imgs)])) for i in range(batch)] + [tf(load_image(cls[i % len(cls)])) for i in range(batch)])
+        ids = torch.stack([tok(prompt)] * batch + [tok(cprompt)] * batch)
+        return px.to(dev, wd), ids.to(dev)
+    px, ids = data()
+    with torch.no_grad():
+        vae = lambda: pipe.vae.encode(px).latent_dist.sample() * pipe.vae.config.scaling_factor
+        text = lambda: pipe.text_encoder(ids)[0]
+        lat, enc = vae(), text()
+    params = add_lora(unet, cfg.rank, cfg.lora_targets); opt = torch.optim.AdamW(params, lr=cfg.learning_rate)   # the script's optimiser
+    unet.train(); dt = unet.dtype
+    def step():
+        noise = torch.randn_like(lat); t = torch.randint(0, 1000, (len(lat),), device=dev)
+        with torch.autocast(dev.type, enabled=dt != torch.float32, dtype=dt):
+            pred = unet((lat + noise).to(dt), t, enc.to(dt)).sample
+        F.mse_loss(pred.float(), noise.float()).backward(); opt.step(); opt.zero_grad()
+    def ms(f):
+        with torch.no_grad() if f is not step else torch.enable_grad():
+            f(); sync(); t0 = time.time()
+            for _ in range(n): f()
+            sync(); return (time.time() - t0) / n * 1000
+    res = dict(data=ms(data), vae=ms(vae), text=ms(text), unet=ms(step))
+    remove_lora(unet); unet.eval()
+    return res

@@ -4,7 +4,8 @@
    loop of diffusers' examples/dreambooth/train_dreambooth_lora.py (no caching: per-step image transforms, VAE encoding,
    tokenisation and text encoding), same mini-SD, LoRA rank, batch (instance + class images), steps, one process.
 2. Total time of K cluster adapters of one group against one adapter trained for the same total steps.
-3. Peak memory (RSS).
+3. Where the reference loop's step goes (data, VAE, text encoder, UNet), timed apart: the bound on what caching can gain.
+4. Peak memory (RSS).
 
 Usage: python benchmarks/finetune_speed.py [--steps 60] [--batch 16] [--k 4] [--threads 2]
 """
@@ -43,6 +44,9 @@ t0 = time.time(); train_adapter(pipe, imgs, prompt, tmp/'ours', cfg, class_image
 print(f"diffusers-style loop (no caching): {a.steps / t_ref:.2f} steps/s ({t_ref:.1f} s)")
 print(f"fairsynth engine (cached latents + embeddings, caching included): {a.steps / t_ours:.2f} steps/s ({t_ours:.1f} s)")
 print(f"speed-up: {t_ref / t_ours:.2f}x  (batch {a.batch} instance + {a.batch} class images, rank {cfg.rank}, {a.threads} threads)")
+parts = diffusers_loop.step_parts(pipe, imgs, cls, prompt, cprompt, cfg, a.batch)
+print("the reference step, part by part (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+      + f"; the most caching can gain: {sum(parts.values()) / parts['unet']:.2f}x")
 
 # --- K cluster adapters against one adapter of the same total steps ---
 k_steps = a.steps // a.k

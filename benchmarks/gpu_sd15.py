@@ -7,13 +7,19 @@ Parts (each prints one `RESULT {...}` JSON line and adds it to <out>/gpu_sd15.js
             ViT-L/14-sized CLIPModel folder for clustering and filtering.
 - finetune: steps/s of LoRA-DreamBooth at 512x512, batch 1 (+1 class image), fp16 mixed precision: fairsynth's engine
             (cached latents and embeddings) and the diffusers-style loop (benchmarks/diffusers_loop.py); peak GPU memory.
+- speed:    the finetuning speed-up measured more carefully: --rounds rounds, each the diffusers-style loop then the
+            engine (attention LoRA, rank 4), interleaved so that drift hits both; where the reference step goes (data,
+            VAE, text encoder, UNet; the bound on what caching can gain); K = 4 cluster adapters x steps/4 against one
+            adapter x steps (issue 5's <= 1.2x).
+- compile:  the engine with `compile_unet=True` (the UNet compiled in place, torch.compile's default mode): two adapters
+            in turn, each's total seconds, its first step's and its steps/s from step 10 on.
 - generate: images/s at 512x512, 25 steps, guidance 7.5: the base model, the batched generator with two LoRA adapters
             fused in turn, and the naive loop (load the pipeline and one adapter, batch 1); peak GPU memory.
 - ddm:      DDM's LoRA + indicator training steps/s and indicator-guided sampling images/s (issue 9).
 - pipeline: `run_pipeline` end to end on a small Waterbirds-layout folder with this model and CLIP (issue 8's real
             scale): every stage's seconds.
 
-Usage: python benchmarks/gpu_sd15.py [--out DIR] [--parts build,finetune,generate,ddm,pipeline] [--tiny]
+Usage: python benchmarks/gpu_sd15.py [--out DIR] [--parts build,finetune,speed,generate,ddm,pipeline] [--tiny] [--rounds 3]
 (--tiny: a miniature of the same shapes at 128x128 on the CPU, to check the script itself.)
 """
 import argparse, json, os, resource, shutil, sys, tempfile, time, traceback
@@ -26,7 +32,7 @@ import diffusers_loop
 p = argparse.ArgumentParser()
 p.add_argument('--out', default='gpu_sd15_out'); p.add_argument('--parts', default='build,finetune,generate,ddm,pipeline')
 p.add_argument('--tiny', action='store_true'); p.add_argument('--steps', type=int, default=100)
-p.add_argument('--images', type=int, default=32)
+p.add_argument('--images', type=int, default=32); p.add_argument('--rounds', type=int, default=3)
 a = p.parse_args()
 OUT = Path(a.out); OUT.mkdir(parents=True, exist_ok=True)
 KEEP = 'GPU_SD15_WORK' in os.environ           # a folder kept between calls: the models are built once
@@ -152,6 +158,65 @@ def finetune():
            diffusers_style_steps_per_s=round(a.steps / t_ref, 2), diffusers_style_peak_gib=mem_ref,
            fairsynth=rows, speedup_attn=round(rows['attn']['steps_per_s_with_caching'] * t_ref / a.steps, 2),
            class_images_per_s=round(cfg.num_class_images / t_cls, 2))
+
+def lora_setup():
+    "The speed and compile parts' common ground: LoRA-DreamBooth settings at batch 1, an accelerator, the pipeline, images, prompts, class images."
+    from accelerate import Accelerator
+    from fairsynth_nb.finetune import train_dtype
+    cfg = FinetuneConfig(max_train_steps=a.steps, train_batch_size=1, mixed_precision=MP, rank=4, lora_targets='attn',
+                         learning_rate=1e-4, checkpointing_steps=10**9, num_class_images=8)
+    pipe = load_pipeline(str(SD), device=DEV, torch_dtype=train_dtype(cfg, DEV))
+    imgs, prompt, cprompt = instance_images()
+    return cfg, Accelerator(mixed_precision=MP), pipe, imgs, prompt, cprompt, list(generate(pipe, [cprompt], n=cfg.num_class_images, seed=0))
+
+@part('speed')
+def speed():
+    from fairsynth_nb.finetune import train_adapter
+    cfg, acc, pipe, imgs, prompt, cprompt, cls = lora_setup()
+    def engine(out, images, steps):
+        shutil.rmtree(out, ignore_errors=True); sync(); t0 = time.time()
+        train_adapter(pipe, images, prompt, out, FinetuneConfig(**{**cfg.to_dict(), 'max_train_steps': steps}), class_images=cls,
+                      class_prompt=cprompt, accelerator=acc, progress=False)
+        sync(); return time.time() - t0
+    diffusers_loop.diffusers_style(pipe, imgs, cls, prompt, cprompt, cfg, 5, 1, acc); engine(WORK/'warm', imgs, 5)   # warm-up
+    rounds = []
+    for r in range(a.rounds):
+        t_ref = diffusers_loop.diffusers_style(pipe, imgs, cls, prompt, cprompt, cfg, a.steps, 1, acc)
+        t_eng = engine(WORK/'speed', imgs, a.steps)
+        rounds.append(dict(diffusers_style_steps_per_s=round(a.steps / t_ref, 2), engine_steps_per_s=round(a.steps / t_eng, 2),
+                           speedup=round(t_ref / t_eng, 2)))
+        print(rounds[-1], flush=True)
+    res = dict(resolution=UNET['sample_size'] * 8, batch='1 instance + 1 class image', mixed_precision=MP, steps=a.steps, rounds=rounds,
+               median_speedup=float(np.median([r['speedup'] for r in rounds])))
+    report('speed', **res)                                   # what there is so far, in case the call runs out of time
+    parts = {k: round(v, 2) for k, v in diffusers_loop.step_parts(pipe, imgs, cls, prompt, cprompt, cfg, 1).items()}
+    res.update(reference_step_ms=parts, caching_bound=round(sum(parts.values()) / parts['unet'], 3)); report('speed', **res)
+    k = 4; t_one = engine(WORK/'one', imgs, a.steps)
+    t_k = sum(engine(WORK/f'c{i}', list(idx), a.steps // k) for i, idx in enumerate(np.array_split(np.array(imgs, dtype=object), k)))
+    res['k_adapters'] = dict(k=k, steps_each=a.steps // k, seconds=round(t_k, 1), one_adapter_seconds=round(t_one, 1), ratio=round(t_k / t_one, 2))
+    report('speed', **res)
+    big, _, _ = instance_images(2000)                        # a whole large group: only the images drawn are encoded
+    t_big = engine(WORK/'big', big, a.steps)
+    res['large_group'] = dict(images=len(big), steps=a.steps, seconds=round(t_big, 1), steps_per_s_with_caching=round(a.steps / t_big, 2),
+                              n_encoded=json.loads((WORK/'big'/'adapter.json').read_text())['n_encoded'])
+    report('speed', **res)
+
+@part('compile')
+def compile_part():
+    from fairsynth_nb.finetune import train_adapter
+    cfg, acc, pipe, imgs, prompt, cprompt, cls = lora_setup()
+    cfg = FinetuneConfig(**{**cfg.to_dict(), 'compile_unet': True})     # the engine's option: the UNet compiled in place
+    res = {}
+    for name in ('first', 'second'):
+        ticks = {}
+        def on_step(s):
+            if s in (1, 10, a.steps): sync(); ticks[s] = time.time()
+        shutil.rmtree(WORK/f'compiled_{name}', ignore_errors=True); sync(); t0 = time.time()
+        train_adapter(pipe, imgs, prompt, WORK/f'compiled_{name}', cfg, class_images=cls, class_prompt=cprompt, accelerator=acc,
+                      progress=False, on_step=on_step)
+        sync(); res[name] = dict(seconds=round(time.time() - t0, 1), first_step_s=round(ticks[1] - t0, 1),
+                                 steps_per_s=round((a.steps - 10) / (ticks[a.steps] - ticks[10]), 2))
+        report('compile', steps=a.steps, **res)
 
 @part('generate')
 def generate_speed():
