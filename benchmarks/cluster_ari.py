@@ -1,6 +1,6 @@
 """Clustering quality on Colored MNIST (issue 5): adjusted Rand index of each group's clusters against the digit id.
 
-Usage: python benchmarks/cluster_ari.py [--severity 0.99] [--k 5] [--embedding clip|pixels] [--method kmeans|spectral]
+Usage: python benchmarks/cluster_ari.py [--severity 0.99] [--k 5] [--embedding clip|clip_patches|pixels] [--method kmeans|spectral]
 """
 import argparse, warnings
 import pandas as pd, torch
@@ -14,7 +14,7 @@ p.add_argument('--embedding', default='clip'); p.add_argument('--method', defaul
 a = p.parse_args()
 warnings.simplefilter('ignore')
 cm = colored_mnist(a.severity, seed=0)
-clip, proc = load_clip(a.clip_model) if a.embedding == 'clip' else (None, None)
+clip, proc = load_clip(a.clip_model) if a.embedding != 'pixels' else (None, None)
 rows = []
 for k in (a.k, None):
     _, s = cluster_groups(cm, clip, proc, k=k, embedding=a.embedding, method=a.method)

@@ -7,7 +7,8 @@
 3. Where the reference loop's step goes (data, VAE, text encoder, UNet), timed apart: the bound on what caching can gain.
 4. Peak memory (RSS).
 
-Usage: python benchmarks/finetune_speed.py [--steps 60] [--batch 16] [--k 4] [--threads 2]
+Usage: python benchmarks/finetune_speed.py [--steps 60] [--batch 16] [--k 4] [--threads 2] [--compile]
+(--compile: 5. the engine with the UNet compiled, compile time apart, last, since the UNet stays compiled.)
 """
 import argparse, resource, tempfile, time
 from pathlib import Path
@@ -19,6 +20,7 @@ p = argparse.ArgumentParser()
 p.add_argument('--steps', type=int, default=60); p.add_argument('--batch', type=int, default=16)
 p.add_argument('--k', type=int, default=4); p.add_argument('--threads', type=int, default=2)
 p.add_argument('--model', default=None)
+p.add_argument('--compile', action='store_true', help='also time the engine with compile_unet=True (torch.compile; minutes to compile)')
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 
@@ -57,4 +59,14 @@ for i, idx in enumerate(parts):
     train_adapter(pipe, [imgs[j] for j in idx], prompt, tmp/f'c{i}', FinetuneConfig(**{**cfg.to_dict(), 'max_train_steps': k_steps}), class_images=cls, class_prompt=cprompt, progress=False)
 t_k = time.time() - t0
 print(f"{a.k} cluster adapters x {k_steps} steps: {t_k:.1f} s; one adapter x {k_steps * a.k} steps: {t_one:.1f} s; ratio {t_k / t_one:.2f}")
+if a.compile:
+    ticks = {}
+    def on_step(s):
+        if s in (1, 10, a.steps): ticks[s] = time.time()
+    t0 = time.time()
+    train_adapter(pipe, imgs, prompt, tmp/'compiled', FinetuneConfig(**{**cfg.to_dict(), 'compile_unet': True}), class_images=cls,
+                  class_prompt=cprompt, progress=False, on_step=on_step)
+    steady = (a.steps - 10) / (ticks[a.steps] - ticks[10])
+    print(f"compiled engine: first step after {ticks[1] - t0:.1f} s (the compile), then {steady:.2f} steps/s from step 10: "
+          f"{steady * t_ref / a.steps:.2f}x the diffusers-style loop; {a.steps / (time.time() - t0):.2f} steps/s with the compile")
 print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

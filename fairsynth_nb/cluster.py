@@ -20,7 +20,8 @@ from .data import load_image, dataset_from_config
 
 # %% auto #0
 __all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_embeddings', 'cluster_embeddings',
-           'pixel_embeddings', 'cluster_groups', 'cluster_grid', 'run_cluster', 'load_assignments']
+           'clip_patch_embeddings', 'pixel_embeddings', 'cluster_groups', 'cluster_grid', 'run_cluster',
+           'load_assignments']
 
 # %% ../nbs/04_cluster.ipynb #cc00fcaa
 def _features(out): return getattr(out, 'pooler_output', out)   # transformers 5 returns a model output
@@ -86,7 +87,32 @@ def cluster_embeddings(emb:np.ndarray, k:int|None=None, k_min:int=2, k_max:int=6
     return lab, info
 
 # %% ../nbs/04_cluster.ipynb #945e605f
-EMBEDDINGS = ('clip', 'pixels')
+EMBEDDINGS = ('clip', 'clip_patches', 'pixels')
+
+@torch.no_grad()
+def clip_patch_embeddings(images, model, processor, grid:int=4, n_components:int=50, bs:int=256, seed:int=0) -> np.ndarray:
+    """The CLIP image tower's last-layer patch tokens, average-pooled to a `grid` x `grid` map, flattened, L2-normalised and
+    reduced by PCA to `n_components` dimensions. The pooled embedding (`clip_image_embeddings`) says what an image shows;
+    these also say where: the strokes of a digit, the outline of a haircut."""
+    from sklearn.decomposition import PCA
+    F = torch.nn.functional
+    dev = next(model.parameters()).device
+    out = []
+    for i in range(0, len(images), bs):
+        px = processor(images=[load_image(x) for x in images[i:i+bs]], return_tensors='pt')['pixel_values'].to(dev)
+        h = model.vision_model(pixel_values=px).last_hidden_state[:, 1:].float()      # the patch tokens, class token left out
+        n, t, c = h.shape; g = int(round(t ** 0.5))
+        m = F.adaptive_avg_pool2d(h.reshape(n, g, g, c).permute(0, 3, 1, 2), min(grid, g))
+        out.append(F.normalize(m.flatten(1), dim=-1).cpu())
+    if not out: return np.zeros((0, n_components), np.float32)
+    x = torch.cat(out).numpy()
+    k = min(n_components, len(x), x.shape[1])
+    return PCA(k, random_state=seed).fit_transform(x) if k > 1 else x
+
+def _embed(images, embedding:str, clip, processor, seed:int) -> np.ndarray:
+    if embedding == 'clip': return clip_image_embeddings(images, clip, processor)
+    if embedding == 'clip_patches': return clip_patch_embeddings(images, clip, processor, seed=seed)
+    return pixel_embeddings(images, seed=seed)
 
 def pixel_embeddings(images, n_components:int=50, size:int|None=None, seed:int=0) -> np.ndarray:
     "Grey-level pixels of `images` (resized to `size` if given), centred and reduced by PCA to `n_components` dimensions."
@@ -98,11 +124,11 @@ def pixel_embeddings(images, n_components:int=50, size:int|None=None, seed:int=0
 
 def cluster_groups(df:pd.DataFrame, clip=None, processor=None, k:int|None=None, k_min:int=2, k_max:int=6, seed:int=0,
                    split:str='train', truth:str|None='digit', embedding:str='clip', method:str='kmeans') -> tuple[pd.DataFrame, dict]:
-    "Cluster each group of `split` (`embedding` clip or pixels; `method` kmeans or spectral): assignments (id, group, y, a, cluster) and a per-group summary."
+    "Cluster each group of `split` (`embedding` clip, clip_patches or pixels; `method` kmeans or spectral): assignments (id, group, y, a, cluster) and a per-group summary."
     from sklearn.metrics import adjusted_rand_score
     if embedding not in EMBEDDINGS: raise FairsynthError(f"cluster.embedding={embedding!r}; expected one of {', '.join(EMBEDDINGS)}")
     if method not in CLUSTER_METHODS: raise FairsynthError(f"cluster.method={method!r}; expected one of {', '.join(CLUSTER_METHODS)}")
-    if clip is None and embedding == 'clip':
+    if clip is None and embedding != 'pixels':
         from fairsynth_nb.minisd import load_clip
         clip, processor = load_clip()
     n_a = df.attrs.get('n_a', 2)
@@ -112,7 +138,7 @@ def cluster_groups(df:pd.DataFrame, clip=None, processor=None, k:int|None=None, 
         name = group_name(gid // n_a, gid % n_a)
         part = d[d.group == gid]
         if part.empty: raise FairsynthError(f"group {name} has no {split} image: nothing to cluster or finetune on")
-        emb = clip_image_embeddings(list(part.image), clip, processor) if embedding == 'clip' else pixel_embeddings(list(part.image), seed=seed)
+        emb = _embed(list(part.image), embedding, clip, processor, seed)
         lab, info = cluster_embeddings(emb, k, k_min, k_max, seed, name, method)
         info['n'] = int(len(part))
         if truth and truth in part.columns and info['k'] > 1:
@@ -152,7 +178,7 @@ def run_cluster(run_dir, force:bool=False) -> dict:
     df = dataset_from_config(cfg)
     from fairsynth_nb.minisd import load_clip
     c = cfg.cluster
-    clip, proc = load_clip(c.clip_model) if c.embedding == 'clip' else (None, None)
+    clip, proc = load_clip(c.clip_model) if c.embedding != 'pixels' else (None, None)
     assign, summ = cluster_groups(df, clip, proc, c.k, c.k_min, c.k_max, c.seed, embedding=c.embedding, method=c.method)
     out.mkdir(parents=True, exist_ok=True)
     n_a = df.attrs.get('n_a', 2)

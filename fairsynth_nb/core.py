@@ -141,7 +141,7 @@ class ClusterConfig(Section):
     k_max: int = 6
     clip_model: str|None = None      # None = the embedded mini-CLIP; else a transformers CLIP hub id or folder
     seed: int = 0
-    embedding: str = 'clip'          # clip (the paper's CLIP image embeddings) | pixels (grey pixels, PCA to 50 dimensions)
+    embedding: str = 'clip'          # clip (the paper's CLIP image embeddings) | clip_patches (CLIP's patch tokens on a 4x4 grid, PCA 50) | pixels (grey pixels, PCA 50)
     method: str = 'kmeans'           # kmeans (the paper's) | spectral (on a 10-nearest-neighbour graph)
     _later = {'embedding': 'clip', 'method': 'kmeans'}
 
