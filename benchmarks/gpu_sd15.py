@@ -11,8 +11,9 @@ Parts (each prints one `RESULT {...}` JSON line and adds it to <out>/gpu_sd15.js
             engine (attention LoRA, rank 4), interleaved so that drift hits both; where the reference step goes (data,
             VAE, text encoder, UNet; the bound on what caching can gain); K = 4 cluster adapters x steps/4 against one
             adapter x steps (issue 5's <= 1.2x).
-- compile:  the engine with `compile_unet=True` (the UNet compiled in place, torch.compile's default mode): two adapters
-            in turn, each's total seconds, its first step's and its steps/s from step 10 on.
+- compile:  the engine with `compile_unet=True` (the UNet compiled in place, torch.compile's default mode): a first
+            adapter (the compile: its first step's seconds), then --rounds rounds of the diffusers-style loop (on a
+            second, uncompiled copy of the pipeline) and a compiled-engine adapter, each timed whole.
 - generate: images/s at 512x512, 25 steps, guidance 7.5: the base model, the batched generator with two LoRA adapters
             fused in turn, and the naive loop (load the pipeline and one adapter, batch 1); peak GPU memory.
 - ddm:      DDM's LoRA + indicator training steps/s and indicator-guided sampling images/s (issue 9).
@@ -203,20 +204,28 @@ def speed():
 
 @part('compile')
 def compile_part():
-    from fairsynth_nb.finetune import train_adapter
+    from fairsynth_nb.finetune import train_adapter, train_dtype
     cfg, acc, pipe, imgs, prompt, cprompt, cls = lora_setup()
     cfg = FinetuneConfig(**{**cfg.to_dict(), 'compile_unet': True})     # the engine's option: the UNet compiled in place
-    res = {}
-    for name in ('first', 'second'):
+    ref = load_pipeline(str(SD), device=DEV, torch_dtype=train_dtype(cfg, DEV))   # a second, uncompiled copy for the reference loop
+    res = dict(steps=a.steps, rounds=[])
+    def engine(name):
         ticks = {}
         def on_step(s):
             if s in (1, 10, a.steps): sync(); ticks[s] = time.time()
-        shutil.rmtree(WORK/f'compiled_{name}', ignore_errors=True); sync(); t0 = time.time()
-        train_adapter(pipe, imgs, prompt, WORK/f'compiled_{name}', cfg, class_images=cls, class_prompt=cprompt, accelerator=acc,
-                      progress=False, on_step=on_step)
-        sync(); res[name] = dict(seconds=round(time.time() - t0, 1), first_step_s=round(ticks[1] - t0, 1),
-                                 steps_per_s=round((a.steps - 10) / (ticks[a.steps] - ticks[10]), 2))
-        report('compile', steps=a.steps, **res)
+        shutil.rmtree(WORK/name, ignore_errors=True); sync(); t0 = time.time()
+        train_adapter(pipe, imgs, prompt, WORK/name, cfg, class_images=cls, class_prompt=cprompt, accelerator=acc, progress=False, on_step=on_step)
+        sync(); return dict(seconds=round(time.time() - t0, 2), first_step_s=round(ticks[1] - t0, 2),
+                            steps_per_s_from_10=round((a.steps - 10) / (ticks[a.steps] - ticks[10]), 2))
+    res['first'] = engine('compiled_first'); report('compile', **res)          # the compile, paid once
+    diffusers_loop.diffusers_style(ref, imgs, cls, prompt, cprompt, cfg, 5, 1, acc)   # warm-up
+    for r in range(a.rounds):                                                   # then rounds in one process, as in `speed`
+        t_ref = diffusers_loop.diffusers_style(ref, imgs, cls, prompt, cprompt, cfg, a.steps, 1, acc)
+        e = engine('compiled')
+        res['rounds'].append(dict(diffusers_style_steps_per_s=round(a.steps / t_ref, 2), compiled_engine_steps_per_s=round(a.steps / e['seconds'], 2),
+                                  speedup=round(t_ref / e['seconds'], 2)))
+        res['median_speedup'] = float(np.median([r['speedup'] for r in res['rounds']]))
+        report('compile', **res)                                                # after each round: a call cut short keeps them
 
 @part('generate')
 def generate_speed():

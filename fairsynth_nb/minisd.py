@@ -585,7 +585,6 @@ def generate(pipe, prompts, n:int=1, steps:int=25, guidance_scale:float|None=Non
     batch_size = batch_size or default_batch_size(pipe, mini=256)
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     allp = [p for p in prompts for _ in range(n)]
-    dev = getattr(pipe, 'device', 'cpu')
     gen = torch.Generator(device='cpu').manual_seed(seed)
     out = []
     for i in range(0, len(allp), batch_size):
