@@ -106,6 +106,11 @@ def test_finetune_clustered_command(run):
     t = (run/'adapters'/'clustered'/'index.json').stat().st_mtime_ns
     assert main(['finetune', '--run', run, '--generator', 'clustered']) == 0
     assert (run/'adapters'/'clustered'/'index.json').stat().st_mtime_ns == t
+    # --compile-unet: written to the config; the adapters' own hashes leave it out, so none retrains (no compile either)
+    metas = {ad['path']: (run/ad['path']/'adapter.json').read_text() for ad in idx['adapters']}
+    assert main(['finetune', '--run', run, '--generator', 'clustered', '--compile-unet']) == 0
+    assert json.loads((run/'config.json').read_text())['finetune']['compile_unet'] is True
+    assert {p: (run/p/'adapter.json').read_text() for p in metas} == metas
 
 
 def test_finetune_bad_input(run, tmp_path, capsys):
