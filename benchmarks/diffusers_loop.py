@@ -7,18 +7,25 @@ import time
 import torch, torch.nn.functional as F
 
 
+def _prep(pipe):
+    "The script's per-item image transform and tokeniser for `pipe`, and a device synchronisation for timing."
+    from torchvision import transforms
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    tf = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+    tok = lambda t: pipe.tokenizer(t, padding='max_length', max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors='pt').input_ids[0]
+    sync = torch.cuda.synchronize if str(pipe.device).startswith('cuda') else (lambda: None)
+    return tf, tok, sync
+
+
 def diffusers_style(pipe, imgs, cls, prompt, cprompt, cfg, steps:int, batch:int, accelerator=None) -> float:
     "Train a LoRA (cfg.rank, cfg.lora_targets) for `steps` steps the script's way; returns the seconds it took."
     from accelerate import Accelerator
-    from torchvision import transforms
     from diffusers import DDPMScheduler
     from fairsynth_nb.data import load_image
     from fairsynth_nb.finetune import add_lora, remove_lora
     acc = accelerator or Accelerator()
     dev, unet = pipe.device, pipe.unet
-    size = unet.config.sample_size * pipe.vae_scale_factor
-    tf = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
-    tok = lambda t: pipe.tokenizer(t, padding='max_length', max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors='pt').input_ids[0]
+    tf, tok, sync = _prep(pipe)
 
     class DreamBoothDataset(torch.utils.data.Dataset):        # as in the script: transforms and tokenisation per item
         def __len__(self): return max(len(imgs), len(cls))
@@ -38,7 +45,6 @@ def diffusers_style(pipe, imgs, cls, prompt, cprompt, cfg, steps:int, batch:int,
     opt = acc.prepare_optimizer(torch.optim.AdamW(params, lr=cfg.learning_rate))
     unet.train(); n = 0
     weight_dtype = pipe.vae.dtype                            # the script's `weight_dtype`, set once before the loop
-    sync = torch.cuda.synchronize if str(dev).startswith('cuda') else (lambda: None)
     sync(); t0 = time.time()
     while n < steps:
         for px, ids in dl:
@@ -64,14 +70,10 @@ def step_parts(pipe, imgs, cls, prompt, cprompt, cfg, batch:int, n:int=10) -> di
     """Milliseconds per step of each part of the reference loop's step, timed apart on the same batches: `data` (load,
     transform, tokenise), `vae` (encode), `text` (encode), `unet` (noise, forward, backward, optimiser step). Caching
     saves `data`, `vae` and `text`; `unet` is what every loop pays, so (sum / unet) bounds what caching can gain."""
-    from torchvision import transforms
     from fairsynth_nb.data import load_image
     from fairsynth_nb.finetune import add_lora, remove_lora
     dev, unet = pipe.device, pipe.unet
-    size = unet.config.sample_size * pipe.vae_scale_factor
-    tf = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
-    tok = lambda t: pipe.tokenizer(t, padding='max_length', max_length=pipe.tokenizer.model_max_length, truncation=True, return_tensors='pt').input_ids[0]
-    sync = torch.cuda.synchronize if str(dev).startswith('cuda') else (lambda: None)
+    tf, tok, sync = _prep(pipe)
     wd = pipe.vae.dtype
     def data():
         px = torch.stack([tf(load_image(imgs[i % len(imgs)])) for i in range(batch)] + [tf(load_image(cls[i % len(cls)])) for i in range(batch)])

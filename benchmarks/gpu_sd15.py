@@ -126,10 +126,22 @@ def instance_images(n=64):
     imgs = list(cm[(cm.split == 'train') & (cm.group == 0)].image[:n])
     return imgs, group_prompt(cm, 0, 0, token='sks'), class_prompt(cm, 0, 0)
 
+def train_timed(pipe, images, prompt, out, cfg, cls, cprompt, acc) -> dict:
+    "Train one adapter anew into `out` with fairsynth's engine: total seconds, seconds to the end of step 1, steps/s from step 10 on."
+    from fairsynth_nb.finetune import train_adapter
+    ticks, n = {}, cfg.max_train_steps
+    def on_step(s):
+        if s in (1, 10, n): sync(); ticks[s] = time.time()
+    shutil.rmtree(out, ignore_errors=True); sync(); t0 = time.time()       # anew, not the adapter of an earlier call
+    train_adapter(pipe, images, prompt, out, cfg, class_images=cls, class_prompt=cprompt, accelerator=acc, progress=False, on_step=on_step)
+    sync()
+    return dict(seconds=time.time() - t0, first_step_s=ticks[1] - t0,
+                steps_per_s_from_10=(n - 10) / (ticks[n] - ticks[10]) if n > 10 else None)
+
 @part('finetune')
 def finetune():
     from accelerate import Accelerator
-    from fairsynth_nb.finetune import train_adapter, train_dtype
+    from fairsynth_nb.finetune import train_dtype
     cfg = FinetuneConfig(max_train_steps=a.steps, train_batch_size=1, mixed_precision=MP, rank=4, lora_targets='attn',
                          learning_rate=1e-4, checkpointing_steps=10**9, num_class_images=8)
     acc = Accelerator(mixed_precision=MP)
@@ -145,16 +157,9 @@ def finetune():
     rows = {}
     for targets in ('attn', 'attn+conv'):
         c = FinetuneConfig(**{**cfg.to_dict(), 'lora_targets': targets, 'rank': 4 if targets == 'attn' else 16})
-        ticks = {}
-        def on_step(s):
-            if s in (10, c.max_train_steps): sync(); ticks[s] = time.time()
-        shutil.rmtree(WORK/f'lora_{targets}', ignore_errors=True)        # train anew, not the adapter of an earlier call
-        reset_peak(); sync(); t0 = time.time()
-        train_adapter(pipe, imgs, prompt, WORK/f'lora_{targets}', c, class_images=cls, class_prompt=cprompt, accelerator=acc,
-                      progress=False, on_step=on_step)
-        sync(); total = time.time() - t0
-        rows[targets] = dict(rank=c.rank, steps_per_s=round((c.max_train_steps - 10) / (ticks[c.max_train_steps] - ticks[10]), 2),
-                             steps_per_s_with_caching=round(c.max_train_steps / total, 2), peak_gib=peak_gib())
+        reset_peak(); t = train_timed(pipe, imgs, prompt, WORK/f'lora_{targets}', c, cls, cprompt, acc)
+        rows[targets] = dict(rank=c.rank, steps_per_s=round(t['steps_per_s_from_10'], 2),
+                             steps_per_s_with_caching=round(c.max_train_steps / t['seconds'], 2), peak_gib=peak_gib())
     report('finetune', resolution=UNET['sample_size'] * 8, batch='1 instance + 1 class image', mixed_precision=MP, steps=a.steps,
            diffusers_style_steps_per_s=round(a.steps / t_ref, 2), diffusers_style_peak_gib=mem_ref,
            fairsynth=rows, speedup_attn=round(rows['attn']['steps_per_s_with_caching'] * t_ref / a.steps, 2),
@@ -172,13 +177,9 @@ def lora_setup():
 
 @part('speed')
 def speed():
-    from fairsynth_nb.finetune import train_adapter
     cfg, acc, pipe, imgs, prompt, cprompt, cls = lora_setup()
     def engine(out, images, steps):
-        shutil.rmtree(out, ignore_errors=True); sync(); t0 = time.time()
-        train_adapter(pipe, images, prompt, out, FinetuneConfig(**{**cfg.to_dict(), 'max_train_steps': steps}), class_images=cls,
-                      class_prompt=cprompt, accelerator=acc, progress=False)
-        sync(); return time.time() - t0
+        return train_timed(pipe, images, prompt, out, FinetuneConfig(**{**cfg.to_dict(), 'max_train_steps': steps}), cls, cprompt, acc)['seconds']
     diffusers_loop.diffusers_style(pipe, imgs, cls, prompt, cprompt, cfg, 5, 1, acc); engine(WORK/'warm', imgs, 5)   # warm-up
     rounds = []
     for r in range(a.rounds):
@@ -204,19 +205,12 @@ def speed():
 
 @part('compile')
 def compile_part():
-    from fairsynth_nb.finetune import train_adapter, train_dtype
+    from fairsynth_nb.finetune import train_dtype
     cfg, acc, pipe, imgs, prompt, cprompt, cls = lora_setup()
     cfg = FinetuneConfig(**{**cfg.to_dict(), 'compile_unet': True})     # the engine's option: the UNet compiled in place
     ref = load_pipeline(str(SD), device=DEV, torch_dtype=train_dtype(cfg, DEV))   # a second, uncompiled copy for the reference loop
     res = dict(steps=a.steps, rounds=[])
-    def engine(name):
-        ticks = {}
-        def on_step(s):
-            if s in (1, 10, a.steps): sync(); ticks[s] = time.time()
-        shutil.rmtree(WORK/name, ignore_errors=True); sync(); t0 = time.time()
-        train_adapter(pipe, imgs, prompt, WORK/name, cfg, class_images=cls, class_prompt=cprompt, accelerator=acc, progress=False, on_step=on_step)
-        sync(); return dict(seconds=round(time.time() - t0, 2), first_step_s=round(ticks[1] - t0, 2),
-                            steps_per_s_from_10=round((a.steps - 10) / (ticks[a.steps] - ticks[10]), 2))
+    def engine(name): return {k: v if v is None else round(v, 2) for k, v in train_timed(pipe, imgs, prompt, WORK/name, cfg, cls, cprompt, acc).items()}
     res['first'] = engine('compiled_first'); report('compile', **res)          # the compile, paid once
     diffusers_loop.diffusers_style(ref, imgs, cls, prompt, cprompt, cfg, 5, 1, acc)   # warm-up
     for r in range(a.rounds):                                                   # then rounds in one process, as in `speed`

@@ -26,15 +26,17 @@ __all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_
 # %% ../nbs/04_cluster.ipynb #cc00fcaa
 def _features(out): return getattr(out, 'pooler_output', out)   # transformers 5 returns a model output
 
+def _pixel_batches(images, model, processor, bs:int):
+    "The processor's pixel values of `images`, `bs` at a time, on the model's device."
+    dev = next(model.parameters()).device
+    for i in range(0, len(images), bs):
+        yield processor(images=[load_image(x) for x in images[i:i+bs]], return_tensors='pt')['pixel_values'].to(dev)
+
 @torch.no_grad()
 def clip_image_embeddings(images, model, processor, bs:int=256) -> np.ndarray:
     "L2-normalised CLIP image embeddings (n, d) of `images` (paths, arrays or PIL images)."
-    dev = next(model.parameters()).device
-    out = []
-    for i in range(0, len(images), bs):
-        ims = [load_image(x) for x in images[i:i+bs]]
-        px = processor(images=ims, return_tensors='pt')['pixel_values'].to(dev)
-        out.append(torch.nn.functional.normalize(_features(model.get_image_features(pixel_values=px)).float(), dim=-1).cpu())
+    out = [torch.nn.functional.normalize(_features(model.get_image_features(pixel_values=px)).float(), dim=-1).cpu()
+           for px in _pixel_batches(images, model, processor, bs)]
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.projection_dim), np.float32)
 
 @torch.no_grad()
@@ -89,25 +91,26 @@ def cluster_embeddings(emb:np.ndarray, k:int|None=None, k_min:int=2, k_max:int=6
 # %% ../nbs/04_cluster.ipynb #945e605f
 EMBEDDINGS = ('clip', 'clip_patches', 'pixels')
 
+def _pca(x:np.ndarray, n_components:int, seed:int) -> np.ndarray:
+    "`x` reduced by PCA to `n_components` dimensions, fewer when there are fewer rows or columns (one image: its first column)."
+    from sklearn.decomposition import PCA
+    k = min(n_components, len(x), x.shape[1])
+    return PCA(k, random_state=seed).fit_transform(x) if k > 1 else x[:, :k]
+
 @torch.no_grad()
 def clip_patch_embeddings(images, model, processor, grid:int=4, n_components:int=50, bs:int=256, seed:int=0) -> np.ndarray:
     """The CLIP image tower's last-layer patch tokens, average-pooled to a `grid` x `grid` map, flattened, L2-normalised and
     reduced by PCA to `n_components` dimensions. The pooled embedding (`clip_image_embeddings`) says what an image shows;
     these also say where: the strokes of a digit, the outline of a haircut."""
-    from sklearn.decomposition import PCA
     F = torch.nn.functional
-    dev = next(model.parameters()).device
     out = []
-    for i in range(0, len(images), bs):
-        px = processor(images=[load_image(x) for x in images[i:i+bs]], return_tensors='pt')['pixel_values'].to(dev)
+    for px in _pixel_batches(images, model, processor, bs):
         h = model.vision_model(pixel_values=px).last_hidden_state[:, 1:].float()      # the patch tokens, class token left out
         n, t, c = h.shape; g = int(round(t ** 0.5))
         m = F.adaptive_avg_pool2d(h.reshape(n, g, g, c).permute(0, 3, 1, 2), min(grid, g))
         out.append(F.normalize(m.flatten(1), dim=-1).cpu())
     if not out: return np.zeros((0, n_components), np.float32)
-    x = torch.cat(out).numpy()
-    k = min(n_components, len(x), x.shape[1])
-    return PCA(k, random_state=seed).fit_transform(x) if k > 1 else x
+    return _pca(torch.cat(out).numpy(), n_components, seed)
 
 def _embed(images, embedding:str, clip, processor, seed:int) -> np.ndarray:
     if embedding == 'clip': return clip_image_embeddings(images, clip, processor)
@@ -116,11 +119,8 @@ def _embed(images, embedding:str, clip, processor, seed:int) -> np.ndarray:
 
 def pixel_embeddings(images, n_components:int=50, size:int|None=None, seed:int=0) -> np.ndarray:
     "Grey-level pixels of `images` (resized to `size` if given), centred and reduced by PCA to `n_components` dimensions."
-    from sklearn.decomposition import PCA
     x = np.stack([np.asarray(load_image(im, size).convert('L'), dtype=np.float32).ravel() / 255 for im in images])
-    x -= x.mean(0)
-    n = min(n_components, len(x), x.shape[1])
-    return PCA(n, random_state=seed).fit_transform(x) if n > 1 else x[:, :1]
+    return _pca(x - x.mean(0), n_components, seed)
 
 def cluster_groups(df:pd.DataFrame, clip=None, processor=None, k:int|None=None, k_min:int=2, k_max:int=6, seed:int=0,
                    split:str='train', truth:str|None='digit', embedding:str='clip', method:str='kmeans') -> tuple[pd.DataFrame, dict]:
