@@ -1,47 +1,36 @@
 """mini-CLIP zero-shot on the Colored MNIST test split: background colour (red / green) and digit (0-9).
 
-    python benchmarks/minisd_clip_zeroshot.py [--model DIR]
+    python benchmarks/minisd_clip_zeroshot.py [--model DIR] [--json PATH]
 """
-import argparse, os
+import argparse, json, os
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
-import numpy as np, torch, torch.nn.functional as F
-from fairsynth_nb.minisd import load_clip, DIGIT_WORDS, digits_corpus
+import numpy as np, torch
+from fairsynth_nb.minisd import load_clip, clip_zero_shot, DIGIT_WORDS, digits_corpus
 
-def text_emb(model, proc, prompts):
-    enc = proc.tokenizer(prompts, padding=True, truncation=True, return_tensors='pt')
-    e = model.get_text_features(**enc)
-    return F.normalize(getattr(e, 'pooler_output', e), dim=-1)
+COLOURS = ['red', 'green']
+DIGIT_PROMPTS = [[f"a photo of the digit {w} in white on a {c} background" for c in COLOURS] for w in DIGIT_WORDS]
 
-@torch.no_grad()
+
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument('--model', default=None)
+    ap = argparse.ArgumentParser(); ap.add_argument('--model', default=None); ap.add_argument('--json', default=None)
     ap.add_argument('--threads', type=int, default=int(os.environ.get('FAIRSYNTH_THREADS', 2)))
     a = ap.parse_args(); torch.set_num_threads(a.threads)
     from fairsynth_nb.data import colored_mnist
-    df = colored_mnist(severity=0.99, seed=0)
-    test = df[df.split == 'test']
-    model, proc = load_clip(a.model, device='cpu')
-    px = proc(images=list(test.image.values), return_tensors='pt').pixel_values
-    ie = model.get_image_features(pixel_values=px)
-    ie = F.normalize(getattr(ie, 'pooler_output', ie), dim=-1)
-    colours = ['red', 'green']
-    te = text_emb(model, proc, [f"a photo of a digit on a {c} background" for c in colours])
-    pc = np.array(colours)[(ie @ te.t()).argmax(1).numpy()]
-    print(f"Colored MNIST test split: {len(test)} images")
-    print(f"colour zero-shot accuracy: {np.mean(pc == test.colour.values):.1%}  (prompts 'a photo of a digit on a <colour> background')")
-    # digit: prompt ensemble over the two backgrounds (the colour is not what is asked)
-    te = torch.stack([F.normalize(text_emb(model, proc, [f"a photo of the digit {w} in white on a {c} background" for c in colours]).mean(0), dim=-1)
-                      for w in DIGIT_WORDS])
-    pd_ = (ie @ te.t()).argmax(1).numpy()
-    print(f"digit zero-shot accuracy: {np.mean(pd_ == test.digit.values):.1%}  (10 classes, chance 10%; prompts "
-          f"'a photo of the digit <word> in white on a <red|green> background', averaged)")
-    y = (pd_ >= 5).astype(int)
-    print(f"target y = digit >= 5 from the zero-shot digit: {np.mean(y == test.y.values):.1%}")
-    # for reference: the same digit prompts on mini-CLIP's own domain (corpus test split, white digits on red/green)
-    c = digits_corpus(); c = c[(c.split == 'test') & (c.fg == 'white') & c.bg.isin(colours)]
-    ie = model.get_image_features(pixel_values=proc(images=list(c.image.values), return_tensors='pt').pixel_values)
-    ie = F.normalize(getattr(ie, 'pooler_output', ie), dim=-1)
-    print(f"reference, in-domain: digit zero-shot accuracy on the corpus test split (white on red/green, {len(c)} images): "
-          f"{np.mean((ie @ te.t()).argmax(1).numpy() == c.digit.values):.1%}")
+    test = colored_mnist(severity=0.99, seed=0); test = test[test.split == 'test']
+    model, proc = load_clip(a.model)
+    col = np.array(COLOURS)[clip_zero_shot(model, proc, test.image.values, [[f"a photo of a digit on a {c} background"] for c in COLOURS])]
+    dig = clip_zero_shot(model, proc, test.image.values, DIGIT_PROMPTS)
+    res = dict(n=len(test), colour=float(np.mean(col == test.colour.values)), digit=float(np.mean(dig == test.digit.values)),
+               y=float(np.mean((dig >= 5) == test.y.values)),
+               per_digit={int(d): float(np.mean(dig[test.digit.values == d] == d)) for d in range(10)})
+    c = digits_corpus(); c = c[(c.split == 'test') & (c.fg == 'white') & c.bg.isin(COLOURS)]
+    res['in_domain_digit'] = float(np.mean(clip_zero_shot(model, proc, np.stack(c.image.values), DIGIT_PROMPTS) == c.digit.values))
+    print(f"Colored MNIST test split: {res['n']} images")
+    print(f"colour zero-shot accuracy: {res['colour']:.1%}  (prompts 'a photo of a digit on a <colour> background')")
+    print(f"digit zero-shot accuracy: {res['digit']:.1%}  (10 classes, chance 10%; prompts 'a photo of the digit <word> in white "
+          f"on a <red|green> background', averaged); per digit: " + ' '.join(f"{d}:{v:.2f}" for d, v in res['per_digit'].items()))
+    print(f"target y = digit >= 5 from the zero-shot digit: {res['y']:.1%}")
+    print(f"reference, in-domain: digit zero-shot accuracy on the corpus test split (white on red/green, {len(c)} images): {res['in_domain_digit']:.1%}")
+    if a.json: open(a.json, 'w').write(json.dumps(res, indent=1))
 
 if __name__ == '__main__': main()

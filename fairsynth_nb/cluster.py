@@ -17,9 +17,10 @@ import torch
 from .core import (FairsynthError, RunConfig, ClusterConfig, group_name, save_json, save_fig, atomic_write,
                                load_config, stage_done, write_marker, config_hash, get_logger)
 from .data import load_image, dataset_from_config
+from .minisd import model_id, MINICLIP_PATH
 
 # %% auto #0
-__all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_embeddings', 'cluster_embeddings',
+__all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_embeddings', 'merge_small', 'cluster_embeddings',
            'clip_patch_embeddings', 'pixel_embeddings', 'cluster_groups', 'cluster_grid', 'run_cluster',
            'load_assignments']
 
@@ -27,10 +28,10 @@ __all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_
 def _features(out): return getattr(out, 'pooler_output', out)   # transformers 5 returns a model output
 
 def _pixel_batches(images, model, processor, bs:int):
-    "The processor's pixel values of `images`, `bs` at a time, on the model's device."
-    dev = next(model.parameters()).device
+    "The processor's pixel values of `images`, `bs` at a time, on the model's device and in its dtype."
+    p = next(model.parameters())
     for i in range(0, len(images), bs):
-        yield processor(images=[load_image(x) for x in images[i:i+bs]], return_tensors='pt')['pixel_values'].to(dev)
+        yield processor(images=[load_image(x) for x in images[i:i+bs]], return_tensors='pt')['pixel_values'].to(p.device, p.dtype)
 
 @torch.no_grad()
 def clip_image_embeddings(images, model, processor, bs:int=256) -> np.ndarray:
@@ -58,18 +59,30 @@ def _labels(emb:np.ndarray, k:int, method:str, seed:int) -> np.ndarray:
         return SpectralClustering(k, affinity='nearest_neighbors', n_neighbors=min(10, len(emb) - 1), assign_labels='cluster_qr',
                                   random_state=seed).fit_predict(emb)
 
+def merge_small(emb:np.ndarray, lab:np.ndarray, min_size:int) -> np.ndarray:
+    "Merge the smallest cluster under `min_size` members into the one with the nearest centroid until none is left; labels renumbered 0..k-1."
+    lab = np.asarray(lab).copy()
+    while True:
+        ks, counts = np.unique(lab, return_counts=True)
+        if len(ks) == 1 or counts.min() >= min_size: return np.unique(lab, return_inverse=True)[1]
+        small = ks[counts.argmin()]
+        c = emb[lab == small].mean(0)
+        lab[lab == small] = min((k for k in ks if k != small), key=lambda k: np.linalg.norm(emb[lab == k].mean(0) - c))
+
 def cluster_embeddings(emb:np.ndarray, k:int|None=None, k_min:int=2, k_max:int=6, seed:int=0, name:str='group',
-                       method:str='kmeans') -> tuple[np.ndarray, dict]:
+                       method:str='kmeans', min_size:int=1) -> tuple[np.ndarray, dict]:
     """Cluster labels of `emb` (k-means, or spectral clustering on a nearest-neighbour graph) and a dict with the k used,
-    the silhouette scores tried and why k was chosen."""
+    the silhouette scores tried and why k was chosen. Every cluster keeps at least `min_size` members (the images a
+    generator needs): k is at most n // min_size, and a smaller cluster is merged into its nearest one."""
     from sklearn.metrics import silhouette_score
     if method not in CLUSTER_METHODS: raise FairsynthError(f"cluster.method={method!r}; expected one of {', '.join(CLUSTER_METHODS)}")
     n = len(emb)
     if n == 0: raise FairsynthError(f"{name}: no image to cluster; the group is empty")
     if k is not None and k < 1: raise FairsynthError(f"{name}: k={k}; expected at least 1")
     info = {}
+    min_size = max(1, int(min_size))
     if k is None:
-        hi = min(k_max, n - 1)
+        hi = min(k_max, n - 1, n // min_size)
         if hi < k_min:
             warnings.warn(f"{name}: {n} image(s) are too few to choose k in [{k_min}, {k_max}]; using one cluster")
             return np.zeros(n, int), dict(k=1, reason='too few images to choose k')
@@ -80,10 +93,13 @@ def cluster_embeddings(emb:np.ndarray, k:int|None=None, k_min:int=2, k_max:int=6
             scores[kk] = float(silhouette_score(emb, lab, sample_size=min(n, 2000), random_state=seed))
         k = max(scores, key=scores.get) if scores else 1
         info.update(silhouette=scores, reason='best silhouette')
-    elif n < k:
-        warnings.warn(f"{name}: {n} image(s) for k={k} clusters; clipped to k={n}")
-        info['clipped_from'] = k; k = n
+    elif n < k * min_size:
+        kk = max(1, n // min_size)
+        warnings.warn(f"{name}: {n} image(s) for k={k} clusters of at least {min_size}; clipped to k={kk}")
+        info['clipped_from'] = k; k = kk
     lab = np.zeros(n, int) if k == 1 else _labels(emb, k, method, seed)
+    merged = merge_small(emb, lab, min_size)
+    if merged.max() + 1 < k: info['merged'] = int(k - merged.max() - 1); lab, k = merged, int(merged.max() + 1)
     info['k'] = int(k)
     info['sizes'] = np.bincount(lab, minlength=k).tolist()
     return lab, info
@@ -123,7 +139,7 @@ def pixel_embeddings(images, n_components:int=50, size:int|None=None, seed:int=0
     return _pca(x - x.mean(0), n_components, seed)
 
 def cluster_groups(df:pd.DataFrame, clip=None, processor=None, k:int|None=None, k_min:int=2, k_max:int=6, seed:int=0,
-                   split:str='train', truth:str|None='digit', embedding:str='clip', method:str='kmeans') -> tuple[pd.DataFrame, dict]:
+                   split:str='train', truth:str|None='digit', embedding:str='clip', method:str='kmeans', min_size:int=1) -> tuple[pd.DataFrame, dict]:
     "Cluster each group of `split` (`embedding` clip, clip_patches or pixels; `method` kmeans or spectral): assignments (id, group, y, a, cluster) and a per-group summary."
     from sklearn.metrics import adjusted_rand_score
     if embedding not in EMBEDDINGS: raise FairsynthError(f"cluster.embedding={embedding!r}; expected one of {', '.join(EMBEDDINGS)}")
@@ -139,7 +155,7 @@ def cluster_groups(df:pd.DataFrame, clip=None, processor=None, k:int|None=None, 
         part = d[d.group == gid]
         if part.empty: raise FairsynthError(f"group {name} has no {split} image: nothing to cluster or finetune on")
         emb = _embed(list(part.image), embedding, clip, processor, seed)
-        lab, info = cluster_embeddings(emb, k, k_min, k_max, seed, name, method)
+        lab, info = cluster_embeddings(emb, k, k_min, k_max, seed, name, method, min_size)
         info['n'] = int(len(part))
         if truth and truth in part.columns and info['k'] > 1:
             info['ari'] = float(adjusted_rand_score(part[truth], lab))
@@ -168,7 +184,8 @@ def run_cluster(run_dir, force:bool=False) -> dict:
     "The clustering stage of a run folder."
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
-    h = config_hash([cfg.data, cfg.cluster])
+    # every cluster keeps the images its generator needs (min_images); CLIP weights retrained in place cluster again
+    h = config_hash([cfg.data, cfg.cluster, cfg.finetune.min_images, model_id(cfg.cluster.clip_model, MINICLIP_PATH)])
     out = run_dir/'clusters'
     log = get_logger(run_dir)
     if not force and stage_done(run_dir, 'cluster', h) and (out/'summary.json').exists():
@@ -179,7 +196,8 @@ def run_cluster(run_dir, force:bool=False) -> dict:
     from fairsynth_nb.minisd import load_clip
     c = cfg.cluster
     clip, proc = load_clip(c.clip_model) if c.embedding != 'pixels' else (None, None)
-    assign, summ = cluster_groups(df, clip, proc, c.k, c.k_min, c.k_max, c.seed, embedding=c.embedding, method=c.method)
+    assign, summ = cluster_groups(df, clip, proc, c.k, c.k_min, c.k_max, c.seed, embedding=c.embedding, method=c.method,
+                                  min_size=cfg.finetune.min_images)
     out.mkdir(parents=True, exist_ok=True)
     n_a = df.attrs.get('n_a', 2)
     for gid in sorted(assign.group.unique()):

@@ -169,7 +169,9 @@ class FinetuneConfig(Section):
     train_text_encoder: bool = False # also a LoRA on the text encoder's attention (diffusers' --train_text_encoder)
     full_unet: bool = False          # DreamBooth on every UNet weight (diffusers' train_dreambooth.py) instead of a LoRA; lower learning_rate
     compile_unet: bool = False       # torch.compile the UNet: faster steps at small batches after a compile of minutes (see finetune)
-    _later = {'train_text_encoder': False, 'full_unet': False, 'compile_unet': False}
+    max_grad_norm: float = 1.0       # clip the gradient norm at this (diffusers' default); 0 = no clipping
+    center_crop: bool = True         # resize the short side, then crop the centre (False: one random crop per image)
+    _later = {'train_text_encoder': False, 'full_unet': False, 'compile_unet': False, 'center_crop': True}
 
 @dataclass
 class GenerateConfig(Section):
@@ -201,6 +203,7 @@ class TrainConfig(Section):
     dro_eta: float = 0.1             # Group-DRO step size      } chosen by validation worst-group accuracy on Colored MNIST
     dro_adj: float = 2.0             # generalisation adjustment C } (benchmarks/groupdro_tune.py; Sagawa et al. tune C in 0-5
     dro_wd: float = 1.0              # strong weight decay       }  and use strong L2)
+    dro_lr: float|None = None        # Group-DRO's learning rate; None = lr (real_config sets the Group-DRO paper's per dataset)
     beta: float = 0.5                # stage 1 loss: beta * CE + (1 - beta) * SupCon
     temperature: float = 0.1         # SupCon temperature
     stage1_epochs: int = 12
@@ -209,7 +212,7 @@ class TrainConfig(Section):
     stage2_lr: float = 1e-2          # last layer only
     ffr_lr: float = 1e-3             # From Fake to Real finetunes the whole network in stage 2
     stage1_jitter: float = 0.0       # colour jitter of the stage-1 (synthetic) batches: max hue shift; 0 = none, as the paper
-    _later = {'stage1_jitter': 0.0}
+    _later = {'stage1_jitter': 0.0, 'dro_lr': None}
     num_workers: int = 0
 
 @dataclass

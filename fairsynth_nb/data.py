@@ -16,11 +16,12 @@ from PIL import Image
 from .core import FairsynthError, group_id, group_name, get_logger
 
 # %% auto #0
-__all__ = ['SPLITS', 'TABLE_COLUMNS', 'COLOURS', 'COLOUR_NAMES', 'DIGIT_WORDS', 'WATERBIRDS_SPLITS', 'UTK_RACES', 'DATASETS',
-           'PROMPT_WORDS', 'check_table', 'load_image', 'mnist5k', 'colour_mask', 'colourize', 'check_severity',
-           'colored_mnist', 'drop_bad_images', 'check_groups_nonempty', 'waterbirds', 'make_waterbirds_fixture',
-           'celeba', 'make_celeba_fixture', 'utkface', 'make_utkface_fixture', 'subsample_severity', 'train_severity',
-           'load_dataset', 'dataset_from_config', 'prompt_words', 'group_prompt', 'class_prompt']
+__all__ = ['SPLITS', 'TABLE_COLUMNS', 'COLOURS', 'COLOUR_NAMES', 'DIGIT_WORDS', 'WATERBIRDS_SPLITS', 'WB_SPECIES', 'CELEBA_ATTRS',
+           'UTK_RACES', 'UTK_MALFORMED', 'DATASETS', 'PROMPT_WORDS', 'check_table', 'load_image', 'mnist5k',
+           'colour_mask', 'colourize', 'check_severity', 'colored_mnist', 'drop_bad_images', 'check_groups_nonempty',
+           'waterbirds', 'make_waterbirds_fixture', 'celeba', 'make_celeba_fixture', 'utkface', 'make_utkface_fixture',
+           'subsample_severity', 'train_severity', 'load_dataset', 'dataset_from_config', 'prompt_words',
+           'group_prompt', 'class_prompt']
 
 # %% ../nbs/01_data.ipynb #acc67f5b
 SPLITS = ('train', 'val', 'test')
@@ -217,20 +218,34 @@ def waterbirds(root, check_images:str='open') -> pd.DataFrame:
     return check_groups_nonempty(df, name)
 
 # %% ../nbs/01_data.ipynb #a4123e95
-def _write_jpeg(path, seed:int=0, size:int=16):
+def _write_jpeg(path, seed:int=0, size=16):
+    "A random JPEG of `size` (an int for a square, or (width, height))."
     rng = np.random.default_rng(seed)
+    w, h = (size, size) if isinstance(size, int) else size
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(path, 'JPEG')
+    Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path, 'JPEG')
 
-def make_waterbirds_fixture(root, n_per_group:int=2) -> Path:
-    "Write a tiny Waterbirds folder in the WILDS layout (for tests and examples)."
-    root = Path(root); rows = []
-    for s in (0, 1, 2):
-        for y in (0, 1):
-            for place in (0, 1):
-                for k in range(n_per_group):
-                    i = len(rows); f = f"{i:03d}.{'Water' if y else 'Land'}_bird/img_{i:04d}.jpg"
-                    _write_jpeg(root/f, i); rows.append(dict(img_id=i, img_filename=f, y=y, split=s, place=place, place_filename=f'/x/{i}.jpg'))
+# a few of CUB's 200 species as WILDS names their folders: (number, name, waterbird)
+WB_SPECIES = [(1, 'Black_footed_Albatross', 1), (9, 'Brewer_Blackbird', 0), (23, 'Brandt_Cormorant', 1), (29, 'American_Crow', 0),
+              (59, 'California_Gull', 1), (94, 'White_breasted_Nuthatch', 0), (146, 'Forsters_Tern', 1), (187, 'American_Three_toed_Woodpecker', 0)]
+
+def make_waterbirds_fixture(root, n_per_group:int=2, seed:int=0) -> Path:
+    """Write a tiny Waterbirds folder in the WILDS layout (for tests and examples), with the real file's quirks:
+    `metadata.csv` lists the images in `img_id` order, which follows CUB's species folders, so the train, val and test
+    rows are interleaved; the images are JPEGs of varied, non-square sizes."""
+    rng = np.random.default_rng(seed); root = Path(root)
+    cells = [(s, y, place) for s in (0, 1, 2) for y in (0, 1) for place in (0, 1) for _ in range(n_per_group)]
+    birds = []
+    for s, y, place in cells:
+        sp = [x for x in WB_SPECIES if x[2] == y][rng.integers(len(WB_SPECIES) // 2)]
+        birds.append((sp, s, y, place))
+    birds.sort(key=lambda b: b[0][0])                     # img_id order = species order: the splits interleave
+    rows = []
+    for i, ((num, name, _), s, y, place) in enumerate(birds, start=1):
+        f = f"{num:03d}.{name}/{name}_{i:04d}_{100 + i}.jpg"
+        _write_jpeg(root/f, i, (int(rng.integers(14, 24)), int(rng.integers(14, 24))))
+        rows.append(dict(img_id=i, img_filename=f, y=y, split=s, place=place,
+                         place_filename=f"/{'o/ocean' if place else 'b/bamboo_forest'}/{i:08d}.jpg"))
     pd.DataFrame(rows).to_csv(root/'metadata.csv', index=False)
     return root
 
@@ -268,18 +283,27 @@ def celeba(root, target:str='Blond_Hair', spurious:str='Male', check_images:str=
                  skipped=df.attrs['skipped'])
     return check_groups_nonempty(df, name)
 
-def make_celeba_fixture(root, n_per_group:int=2, extra_attrs=('Smiling', 'Young')) -> Path:
-    "Write a tiny CelebA folder in the official layout (for tests and examples)."
+CELEBA_ATTRS = ('5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair Blond_Hair '
+                'Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup High_Cheekbones Male '
+                'Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks '
+                'Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace '
+                'Wearing_Necktie Young').split()
+"CelebA's 40 attributes, in the order of `list_attr_celeba.txt`."
+
+def make_celeba_fixture(root, n_per_group:int=2) -> Path:
+    """Write a tiny CelebA folder in the official layout (for tests and examples), with the real files' quirks: the 40
+    attributes in their order (Blond_Hair is the 10th, Male the 21st), ±1 codes aligned with two spaces, the partition's
+    contiguous blocks (train, then val, then test), and portrait images of CelebA's 178×218 aspect."""
     root = Path(root); (root/'img_align_celeba').mkdir(parents=True, exist_ok=True)
-    names = ['Blond_Hair', 'Male', *extra_attrs]; lines, parts = [], []
+    names = CELEBA_ATTRS; lines, parts = [], []
     i = 0
     for s in (0, 1, 2):
         for blond in (0, 1):
             for male in (0, 1):
                 for k in range(n_per_group):
-                    i += 1; f = f'{i:06d}.jpg'; _write_jpeg(root/'img_align_celeba'/f, i)
-                    vals = [1 if blond else -1, 1 if male else -1] + [1 if (i + j) % 2 else -1 for j in range(len(extra_attrs))]
-                    lines.append(f + ' ' + ' '.join(f'{v:2d}' for v in vals)); parts.append(f'{f} {s}')
+                    i += 1; f = f'{i:06d}.jpg'; _write_jpeg(root/'img_align_celeba'/f, i, (18, 22))
+                    vals = {n: 1 if (i + j) % 2 else -1 for j, n in enumerate(names)} | {'Blond_Hair': 1 if blond else -1, 'Male': 1 if male else -1}
+                    lines.append(f + ' ' + ' '.join(f'{vals[n]:2d}' for n in names)); parts.append(f'{f} {s}')
     (root/'list_attr_celeba.txt').write_text(f'{len(lines)}\n' + ' '.join(names) + '\n' + '\n'.join(lines) + '\n')
     (root/'list_eval_partition.txt').write_text('\n'.join(parts) + '\n')
     return root
@@ -325,15 +349,17 @@ def utkface(root, target:str='gender', spurious:str='age', age_buckets=((0, 5), 
                  skipped=df.attrs['skipped'])
     return check_groups_nonempty(df, name)
 
-def make_utkface_fixture(root, n_per_group:int=5, chip:bool=False) -> Path:
-    "Write a tiny UTKFace folder (file names carry the labels) for tests and examples."
-    root = Path(root); i = 0
-    for gender in (0, 1):
-        for age in (3, 35):
-            for k in range(n_per_group):
-                i += 1; race = k % 5
-                _write_jpeg(root/f"{age}_{gender}_{race}_2017011{i:06d}.jpg{'.chip.jpg' if chip else ''}", i)
-    _write_jpeg(root/'61_1_0_20170109.jpg', 99)     # an age outside both buckets: left out
+# names in the real release that lack a field (no race): the loader skips them with a warning
+UTK_MALFORMED = ['39_1_20170116174525125.jpg', '61_1_20170109150557335.jpg', '61_1_20170109142408075.jpg']
+
+def make_utkface_fixture(root, n_per_group:int=5, chip:bool=False, seed:int=0) -> Path:
+    """Write a tiny UTKFace folder (file names carry the labels) for tests and examples, with the real release's quirks:
+    the three malformed names, an age outside the buckets, and files written in no particular order."""
+    root = Path(root); rng = np.random.default_rng(seed); ext = '.chip.jpg' if chip else ''
+    names = [f"{age}_{gender}_{k % 5}_2017011{4 * n_per_group * gender + n_per_group * (age > 5) + k:06d}.jpg"
+             for gender in (0, 1) for age in (3, 35) for k in range(n_per_group)]
+    names += ['61_1_0_20170109.jpg'] + UTK_MALFORMED           # an age outside both buckets (left out); malformed (skipped)
+    for i in rng.permutation(len(names)): _write_jpeg(root/(names[i] + ext), int(i), 20)
     return root
 
 # %% ../nbs/01_data.ipynb #97f1a1d7

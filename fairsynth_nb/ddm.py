@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from .core import FairsynthError, FinetuneConfig, DDMConfig, config_hash, load_json, seed_everything
 from .data import load_image, prompt_words
 from .finetune import train_adapter, train_dtype, make_accelerator, LORA_FILE, REGULARISER_FILE
+from .minisd import model_id, MINICLIP_PATH
 
 # %% auto #0
 __all__ = ['DDM_SCALE', 'Indicator', 'check_indicator_size', 'IndicatorTerm', 'pseudo_labels', 'latent_shape', 'train_ddm',
@@ -169,13 +170,13 @@ def statistical_parity(pred, n_groups:int) -> float:
 
 def frechet_distance(a, b) -> float:
     "Fréchet distance between Gaussians fitted to embeddings `a` (n, d) and `b` (m, d), FID's formula."
-    from scipy import linalg
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    cs, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    if np.iscomplexobj(cs): cs = cs.real
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * cs))
+    # tr sqrt(s1 s2) = the sum of the square roots of the eigenvalues of s1 s2 (real and >= 0 for covariances): no matrix
+    # square root needed, so no dependence on scipy.linalg.sqrtm, whose `disp` argument scipy 1.18 removed
+    ev = np.linalg.eigvals(s1 @ s2).real.clip(min=0)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(ev).sum())
 
 def _thumbs(images, side:int=8) -> np.ndarray:
     return np.stack([np.asarray(load_image(x).resize((side, side)), np.float32).ravel() / 255 for x in images])
@@ -237,7 +238,7 @@ def run_finetune_ddm(run_dir, force:bool=False, progress:bool=True) -> dict:
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     fc, dc = cfg.finetune, cfg.ddm
-    h = config_hash([cfg.data, fc.hash_dict() | {'generator': 'ddm'}, dc])
+    h = config_hash([cfg.data, fc.hash_dict() | {'generator': 'ddm'}, dc, model_id(fc.model)])
     log = get_logger(run_dir)
     index = run_dir/'adapters'/'ddm'/'index.json'
     if not force and stage_done(run_dir, 'finetune-ddm', h) and index.exists():
@@ -310,7 +311,7 @@ def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFr
     out = run_dir/'synthetic'/'ddm'; man_path = out/'manifest.csv'
     index = load_adapter_index(run_dir, 'ddm')
     gd = gc.to_dict(); gd.pop('max_rounds')
-    h = config_hash([cfg.data, gd, dc, 'ddm', cfg.finetune.model, index])
+    h = config_hash([cfg.data, gd, dc, 'ddm', model_id(cfg.finetune.model), model_id(gd['clip_model'], MINICLIP_PATH), index])
     log = get_logger(run_dir)
     if not force and stage_done(run_dir, 'generate-ddm', h) and man_path.exists():
         log.info('generate: ddm already done (same config), skipped'); return pd.read_csv(man_path, keep_default_na=False)

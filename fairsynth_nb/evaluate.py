@@ -16,9 +16,9 @@ import matplotlib.pyplot as plt
 from .core import FairsynthError, group_name, save_json, load_json, get_logger
 
 # %% auto #0
-__all__ = ['METRIC_KEYS', 'group_metrics', 'predict_split', 'metrics_from_preds', 'evaluate_learner', 'aggregate_seeds',
-           'check_metrics', 'results_table', 'plot_severity_sweep', 'plot_group_confusion', 'plot_curves',
-           'run_evaluate']
+__all__ = ['METRIC_KEYS', 'HEADLINE', 'LABELS', 'group_metrics', 'predict_split', 'metrics_from_preds', 'evaluate_learner',
+           'aggregate_seeds', 'check_metrics', 'headline_keys', 'results_table', 'plot_severity_sweep',
+           'plot_group_confusion', 'plot_curves', 'run_evaluate']
 
 # %% ../nbs/08_evaluate.ipynb #2fcc00fc
 def group_metrics(y_true, y_pred, groups, n_a:int=2, train_counts=None, where:str='test') -> dict:
@@ -93,10 +93,18 @@ def check_metrics(m:dict, where:str='metrics.json') -> dict:
     return m
 
 # %% ../nbs/08_evaluate.ipynb #786ed68c
-def results_table(metrics:dict, keys=('avg_acc', 'worst_group_acc', 'mean_group_acc')) -> str:
+HEADLINE = ('worst_group_acc', 'mean_group_acc', 'avg_acc')
+"The metrics every table shows, in this order: worst-group accuracy, AGA (the mean of the group accuracies), the mean over images."
+LABELS = dict(worst_group_acc='WGA', mean_group_acc='AGA', avg_acc='avg (images)', adj_avg_acc='avg (train-weighted)')
+
+def headline_keys(dataset:str|None=None) -> tuple:
+    "The table's metrics for `dataset`: `HEADLINE`, and on Waterbirds also the Group-DRO paper's train-weighted average."
+    return HEADLINE + (('adj_avg_acc',) if dataset == 'waterbirds' else ())
+
+def results_table(metrics:dict, keys=HEADLINE) -> str:
     "A Markdown table of `metrics.json`: one row per method, mean ± std (in %) per metric, then per-group accuracy."
     groups = sorted({g for v in metrics.values() for g in v['per_group']})
-    head = ['method'] + list(keys) + groups
+    head = ['method'] + [LABELS.get(k, k) for k in keys] + groups
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for meth, v in metrics.items():
         cells = [meth]
@@ -177,7 +185,7 @@ def run_evaluate(run_dir) -> dict:
     if histories:
         fig = plot_curves(histories); save_fig(fig, figs/'curves.png'); plt.close(fig)
     save_json(check_metrics(metrics), run_dir/'metrics.json')
-    table = results_table(metrics)
+    table = results_table(metrics, headline_keys(cfg.data.dataset))
     with atomic_write(run_dir/'results.md') as f: f.write(table + '\n')
     get_logger(run_dir).info(f"evaluate: {len(metrics)} model(s) -> {run_dir/'metrics.json'}")
     return metrics

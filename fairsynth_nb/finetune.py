@@ -13,32 +13,49 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from .core import (FairsynthError, FinetuneConfig, group_name, save_json, load_json, config_hash, seed_everything,
                                get_logger, load_config, stage_done, write_marker)
 from .data import load_image, group_prompt, class_prompt, dataset_from_config
+from .minisd import model_id, MINICLIP_PATH
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'LORA_FILE', 'UNET_FILE', 'REGULARISER_FILE', 'TEXT_LORA_TARGETS', 'TEXT_LORA_FILE', 'GENERATORS',
-           'FINETUNED', 'encode_images', 'encode_prompts', 'LatentCache', 'add_lora', 'lora_state_dict', 'remove_lora',
-           'add_text_lora', 'remove_text_lora', 'text_lora_state_dict', 'unet_weights', 'load_unet_weights',
-           'train_dtype', 'cpu_processes', 'make_accelerator', 'compile_unet', 'adamw', 'train_adapter', 'group_dir',
-           'check_generator', 'finetune_jobs', 'class_images', 'run_finetune', 'load_adapter_index']
+           'FINETUNED', 'crop_square', 'encode_images', 'encode_prompts', 'LatentCache', 'add_lora', 'lora_state_dict',
+           'remove_lora', 'add_text_lora', 'remove_text_lora', 'text_lora_state_dict', 'unet_weights',
+           'load_unet_weights', 'train_dtype', 'cpu_processes', 'make_accelerator', 'compile_unet', 'adamw',
+           'train_adapter', 'group_dir', 'check_generator', 'finetune_jobs', 'class_images', 'run_finetune',
+           'load_adapter_index']
 
 # %% ../nbs/05_finetune.ipynb #df5c1fef
-def _pixels(images, size:int) -> torch.Tensor:
-    arr = np.stack([np.asarray(load_image(x, size)) for x in images]).astype(np.float32) / 127.5 - 1
+def crop_square(item, size:int, rng=None):
+    """An RGB PIL image of `item` resized so that its short side is `size`, then cropped to `size`×`size`: the centre, or a
+    random square when `rng` (a numpy Generator) is given. diffusers' DreamBooth scripts do the same (`--center_crop`);
+    squashing to a square would give the synthetic images another aspect than the real ones the classifier crops."""
+    im = load_image(item)
+    w, h = im.size
+    if min(w, h) != size:
+        s = size / min(w, h)
+        im = im.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BILINEAR); w, h = im.size
+    l, t = ((w - size) // 2, (h - size) // 2) if rng is None else (int(rng.integers(w - size + 1)), int(rng.integers(h - size + 1)))
+    return im.crop((l, t, l + size, t + size))
+
+def _pixels(images, size:int, rngs=None) -> torch.Tensor:
+    rngs = rngs if rngs is not None else [None] * len(images)
+    arr = np.stack([np.asarray(crop_square(x, size, r)) for x, r in zip(images, rngs)]).astype(np.float32) / 127.5 - 1
     return torch.from_numpy(arr).permute(0, 3, 1, 2)
 
 @torch.no_grad()
-def encode_images(pipe, images, size:int|None=None, bs:int|None=None) -> tuple[torch.Tensor, torch.Tensor]:
-    "VAE latent means and standard deviations (unscaled) of `images`, `bs` at a time (default: 64 for mini-SD, 8 at 512x512 on a GPU)."
+def encode_images(pipe, images, size:int|None=None, bs:int|None=None, rngs=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """VAE latent means and standard deviations (unscaled) of `images`, centre-cropped (or randomly, one numpy Generator per
+    image in `rngs`), `bs` at a time (default: 64 for mini-SD, 8 at 512x512 on a GPU)."""
     from fairsynth_nb.minisd import default_batch_size
     size = size or pipe.unet.config.sample_size * pipe.vae_scale_factor
     bs = bs or default_batch_size(pipe)
     means, stds = [], []
     for i in range(0, len(images), bs):
-        px = _pixels(images[i:i+bs], size).to(pipe.device, pipe.vae.dtype)
+        px = _pixels(images[i:i+bs], size, rngs[i:i+bs] if rngs is not None else None).to(pipe.device, pipe.vae.dtype)
         d = pipe.vae.encode(px).latent_dist
         means.append(d.mean.float().cpu()); stds.append(d.std.float().cpu())
     return torch.cat(means), torch.cat(stds)
@@ -54,9 +71,10 @@ def _tokens(pipe, prompts) -> torch.Tensor:
 class LatentCache:
     """The VAE latent distributions (mean, std) of `images`, each image encoded once: all of them up front when a run
     draws at least as many images as there are (`draws`; None: all), else each on its first draw. A short run on a large
-    group (500 steps of batch 1 on CelebA's 70k-image groups) then encodes at most 500 images, not 70k."""
-    def __init__(self, pipe, images, draws:int|None=None):
-        self.pipe, self.images, self.store = pipe, list(images), {}
+    group (500 steps of batch 1 on CelebA's 70k-image groups) then encodes at most 500 images, not 70k.
+    `crop_seed`: None crops each image's centre; a seed draws one random crop per image (the latents are cached)."""
+    def __init__(self, pipe, images, draws:int|None=None, crop_seed:int|None=None):
+        self.pipe, self.images, self.store, self.crop_seed = pipe, list(images), {}, crop_seed
         if draws is None or draws >= len(self.images): self._encode(range(len(self.images)))
     def __len__(self): return len(self.images)
     @property
@@ -64,7 +82,8 @@ class LatentCache:
     def _encode(self, ids):
         ids = [i for i in dict.fromkeys(ids) if i not in self.store]
         if not ids: return
-        mu, sd = encode_images(self.pipe, [self.images[i] for i in ids])
+        rngs = None if self.crop_seed is None else [np.random.default_rng([self.crop_seed, i]) for i in ids]
+        mu, sd = encode_images(self.pipe, [self.images[i] for i in ids], rngs=rngs)
         self.store.update({i: (m, s) for i, m, s in zip(ids, mu, sd)})
     def __getitem__(self, idx) -> tuple[torch.Tensor, torch.Tensor]:
         "Means and standard deviations (len(idx), c, h, w) of the images at `idx`."
@@ -119,6 +138,10 @@ def remove_text_lora(text_encoder, name:str='fs_train'):
     from peft.tuners.tuners_utils import BaseTunerLayer
     for m in text_encoder.modules():
         if isinstance(m, BaseTunerLayer) and name in m.lora_A: m.delete_adapter(name)
+    cfg = getattr(text_encoder, 'peft_config', None)      # peft's record of the adapter: gone too, so that the next
+    if isinstance(cfg, dict):                              # injection does not warn of "multiple adapters"
+        cfg.pop(name, None)
+        if not cfg: del text_encoder.peft_config
 
 def text_lora_state_dict(text_encoder, name:str='fs_train') -> dict:
     "The text encoder's LoRA weights of adapter `name`, in peft's key format."
@@ -214,9 +237,9 @@ def adamw(params, lr:float, device=None, weight_decay:float=1e-2) -> torch.optim
 
 def _hparams(cfg:FinetuneConfig) -> dict:
     keys = ('rank', 'lora_targets', 'learning_rate', 'max_train_steps', 'train_batch_size', 'gradient_accumulation_steps', 'with_prior_preservation',
-            'prior_loss_weight', 'num_class_images', 'instance_token', 'seed', 'model')
+            'prior_loss_weight', 'num_class_images', 'instance_token', 'seed', 'model', 'max_grad_norm')
     return ({k: getattr(cfg, k) for k in keys} | ({'train_text_encoder': True} if cfg.train_text_encoder else {})
-            | ({'full_unet': True} if cfg.full_unet else {}))
+            | ({'full_unet': True} if cfg.full_unet else {}) | ({'center_crop': False} if not cfg.center_crop else {}))
 
 def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, class_images=None, class_prompt:str|None=None,
                   accelerator=None, info:dict|None=None, progress:bool=True, on_step=None, regulariser=None) -> dict:
@@ -228,7 +251,8 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
     out = Path(out)
     if len(images) == 0: raise FairsynthError(f"{out}: no training image for this adapter")
     prior = cfg.with_prior_preservation and class_images is not None and len(class_images) > 0
-    h = config_hash([_hparams(cfg), prompt, class_prompt if prior else None, len(images)] + ([regulariser.hparams()] if regulariser is not None else []))
+    h = config_hash([_hparams(cfg), prompt, class_prompt if prior else None, len(images), model_id(pipe.name_or_path)]
+                    + ([regulariser.hparams()] if regulariser is not None else []))
     meta = out/'adapter.json'
     full = cfg.full_unet
     if full and (cfg.train_text_encoder or regulariser is not None):
@@ -239,15 +263,17 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
     wfile = UNET_FILE if full else LORA_FILE
     if (out/wfile).exists() and meta.exists() and load_json(meta).get('hash') == h: return load_json(meta)
     acc = accelerator or make_accelerator(cfg.mixed_precision, cfg.gradient_accumulation_steps)
+    if pipe.device != acc.device: pipe.to(acc.device)   # as diffusers' scripts do: the models go where the accelerator trains
     t0 = time.time()
     unet, sched = pipe.unet, pipe.scheduler
     from diffusers import DDPMScheduler
     noise_sched = DDPMScheduler.from_config(sched.config)
     draws = cfg.max_train_steps * cfg.train_batch_size * cfg.gradient_accumulation_steps
-    lats = LatentCache(pipe, images, draws)
+    crop = None if cfg.center_crop else cfg.seed
+    lats = LatentCache(pipe, images, draws, crop)
     emb = encode_prompts(pipe, [prompt])
     if prior:
-        clats = LatentCache(pipe, class_images, draws); cemb = encode_prompts(pipe, [class_prompt])
+        clats = LatentCache(pipe, class_images, draws, crop); cemb = encode_prompts(pipe, [class_prompt])
     sf = pipe.vae.config.scaling_factor
     if full:                                        # DreamBooth proper: every UNet weight trains; the base comes back afterwards
         base_weights = unet_weights(unet, copy=True); unet.requires_grad_(True); params = list(unet.parameters())
@@ -301,6 +327,7 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
                         w = regulariser.weight
                         loss = (1 - w) * loss + w * regulariser(pred[:bs].float(), idx.to(dev))
                     acc.backward(loss)
+                    if acc.sync_gradients and cfg.max_grad_norm: acc.clip_grad_norm_(params, cfg.max_grad_norm)
                     opt.step(); opt.zero_grad()
             step += 1; bar.update(1); bar.set_postfix(loss=f'{loss.item():.4f}')
             if step % cfg.checkpointing_steps == 0 and step < cfg.max_train_steps:
@@ -369,17 +396,22 @@ def finetune_jobs(df:pd.DataFrame, generator:str, cfg:FinetuneConfig, assign:pd.
         else: parts = [('all', part)]
         for cname, p in parts:
             item = dict(group=gid, y=y, a=a, cluster=cname, name=f'{group_name(y, a)}/{cname}', n=len(p))
-            if len(p) < cfg.min_images: skipped.append(item); continue
+            if len(p) < cfg.min_images:
+                if len(part) >= cfg.min_images:   # a cluster never silently falls back to another group's generator
+                    raise FairsynthError(f"cluster {cname} of group {group_name(y, a)} has {len(p)} image(s), fewer than min_images="
+                                         f"{cfg.min_images}: cluster again (`fairsynth cluster`, which keeps every cluster at "
+                                         "min_images or more) or lower finetune.min_images")
+                skipped.append(item); continue
             jobs.append(dict(item, images=list(p.image), prompt=prompt, class_prompt=cprompt,
                              out=Path(root)/generator/group_dir(y, a)/cname))
     return jobs, skipped
 
 # %% ../nbs/05_finetune.ipynb #e4208450
 def class_images(pipe, prompt:str, n:int, folder, seed:int=0) -> list:
-    "`n` images of `prompt` from the base model (DreamBooth's class images), made once and kept as PNGs in `folder`."
-    from PIL import Image
+    """`n` images of `prompt` from the base model (DreamBooth's class images), made once and kept as PNGs in `folder`,
+    under a key of the prompt, the seed, the model's weights and the resolution."""
     from fairsynth_nb.minisd import generate
-    folder = Path(folder)/config_hash([prompt, seed])
+    folder = Path(folder)/config_hash([prompt, seed, model_id(pipe.name_or_path), pipe.unet.config.sample_size * pipe.vae_scale_factor])
     have = sorted(folder.glob('*.png')) if folder.is_dir() else []
     if len(have) >= n: return [str(p) for p in have[:n]]
     folder.mkdir(parents=True, exist_ok=True)
@@ -403,7 +435,8 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
         from fairsynth_nb.ddm import run_finetune_ddm
         return run_finetune_ddm(run_dir, force=force, progress=progress)
     stage = f'finetune-{generator}'
-    h = config_hash([cfg.data, fc.hash_dict() | {'generator': generator}] + ([cfg.cluster] if generator == 'clustered' else []))
+    h = config_hash([cfg.data, fc.hash_dict() | {'generator': generator}, model_id(fc.model)]
+                    + ([cfg.cluster, model_id(cfg.cluster.clip_model, MINICLIP_PATH)] if generator == 'clustered' else []))
     log = get_logger(run_dir)
     index = run_dir/'adapters'/generator/'index.json'
     if not force and stage_done(run_dir, stage, h) and index.exists():

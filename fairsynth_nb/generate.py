@@ -19,7 +19,7 @@ from .core import (FairsynthError, GenerateConfig, group_name, save_json, load_j
 from .data import group_prompt, prompt_words, dataset_from_config, load_image
 from .finetune import (GENERATORS, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE, unet_weights,
                                    load_unet_weights, cpu_processes)
-from .minisd import default_batch_size, default_guidance
+from .minisd import default_batch_size, default_guidance, model_id, MINICLIP_PATH
 
 # %% auto #0
 __all__ = ['FULL_PREFIX', 'MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'score_embeddings',
@@ -258,7 +258,7 @@ def image_hash(cfg, generator:str, index, *extra) -> str:
     "Hash of what decides a generator's images (not their scores): images made under another hash are made again, not reused."
     gd = cfg.generate.to_dict()
     return config_hash([cfg.data, {k: gd[k] for k in IMAGE_SETTINGS}, cfg.generate.threshold is None, generator,
-                        cfg.finetune.model, index, *extra])
+                        model_id(cfg.finetune.model), index, *extra])
 
 _KEY = ['row', 'seed', 'file', 'group', 'prompt', 'adapter']
 
@@ -311,7 +311,7 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     index = load_adapter_index(run_dir, generator) if generator != 'vanilla' else None
     gd = gc.to_dict()
     if gc.threshold is None: gd.pop('max_rounds')          # rounds only exist with a threshold: other runs keep their hash
-    h = config_hash([cfg.data, gd, generator, cfg.finetune.model, index])
+    h = config_hash([cfg.data, gd, generator, model_id(cfg.finetune.model), model_id(gd['clip_model'], MINICLIP_PATH), index])
     log = get_logger(run_dir)
     if not force and stage_done(run_dir, f'generate-{generator}', h) and man_path.exists():
         log.info(f'generate: {generator} already done (same config), skipped'); return pd.read_csv(man_path, keep_default_na=False)

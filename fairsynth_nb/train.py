@@ -46,6 +46,9 @@ def dls_from_table(df:pd.DataFrame, bs:int=128, balanced:bool=False, size:int|No
     d = df[df.split.isin(['train', 'val'])].reset_index(drop=True).copy()
     if not (d.split == 'train').any(): raise FairsynthError("no image in the train split")
     if not (d.split == 'val').any(): raise FairsynthError("no image in the val split: model selection needs one")
+    missing = [p for p in d.image if isinstance(p, (str, Path)) and not Path(p).is_file()]
+    if missing: raise FairsynthError(f"table: column image names {len(missing)} file(s) that do not exist, e.g. {missing[0]}; "
+                                     "check the dataset folder, or load it again so that missing images are skipped")
     d['is_valid'] = d.split == 'val'
     item_tfms = [Resize(size)] if size else None
     batch_tfms = list(aug_tfms or []) + ([Normalize.from_stats(*imagenet_stats)] if normalize else [])   # augmentations: train batches only
@@ -54,9 +57,9 @@ def dls_from_table(df:pd.DataFrame, bs:int=128, balanced:bool=False, size:int|No
                    splitter=ColSplitter('is_valid'), item_tfms=item_tfms, batch_tfms=batch_tfms)
     seed_everything(seed)
     kw = dict(bs=bs, num_workers=num_workers, device=device)
-    if balanced:
-        tr = d[~d.is_valid]
-        wgts = 1.0 / tr.group.map(tr.group.value_counts()).values
+    if balanced:   # fastai wants one weight per row of the whole table and picks the train rows' by position
+        n = d[~d.is_valid].group.value_counts()
+        wgts = np.where(d.is_valid, 0., 1.0 / d.group.map(n).fillna(1).values)
         dls = db.weighted_dataloaders(d, wgts=wgts, **kw)
     else: dls = db.dataloaders(d, **kw)
     dls.n_groups = 2 * df.attrs.get('n_a', 2)
@@ -106,13 +109,14 @@ def splitter(m:Classifier): return [params(m.body), params(m.head)]
 def ce_loss(pred, y, g=None): return F.cross_entropy(pred, y)
 
 class ReweightedCE:
-    "Cross-entropy with each image weighted by N / (n_groups · n_group) from the train counts."
+    """Importance-weighted cross-entropy: each image weighted by N / (n_groups · n_group) from the train counts, summed
+    and divided by the batch size, so that each group's expected share of the loss is 1 / n_groups."""
     def __init__(self, counts):
         c = torch.as_tensor(np.asarray(counts), dtype=torch.float)
         self.w = torch.where(c > 0, c.sum() / (len(c) * c.clamp(min=1)), torch.zeros_like(c))
     def __call__(self, pred, y, g):
         w = self.w.to(pred.device)[g]
-        return (F.cross_entropy(pred, y, reduction='none') * w).sum() / w.sum().clamp(min=1e-8)
+        return (F.cross_entropy(pred, y, reduction='none') * w).mean()
 
 # %% ../nbs/07_train.ipynb #27da6994
 class GroupDROLoss:
@@ -247,7 +251,8 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
         loss = {'erm': ce_loss, 'resample': ce_loss, 'reweight': ReweightedCE(dls.train_counts),
                 'groupdro': GroupDROLoss(dls.n_groups, cfg.dro_eta, cfg.dro_adj, dls.train_counts)}[method]
         learn = _learner(dls, model, loss, path, cfg.dro_wd if method == 'groupdro' else cfg.wd)
-        history += _fit(learn, cfg.epochs, cfg.lr, f'{method}_s{seed}', 'real')
+        lr = cfg.dro_lr if method == 'groupdro' and cfg.dro_lr is not None else cfg.lr
+        history += _fit(learn, cfg.epochs, lr, f'{method}_s{seed}', 'real')
     else:
         syn = synthetic_table(manifest, real)
         if stage1_tfms is None and cfg.stage1_jitter: stage1_tfms = colour_jitter(cfg.stage1_jitter)
@@ -278,7 +283,7 @@ COMMON_SETTINGS = ('arch', 'pretrained', 'size', 'bs', 'num_workers')
 _STAGES = ('wd', 'beta', 'temperature', 'stage1_epochs', 'stage1_lr', 'stage1_jitter')
 METHOD_SETTINGS = {          # the train settings each method reads, beyond the common ones
     'erm': ('epochs', 'lr', 'wd'), 'resample': ('epochs', 'lr', 'wd'), 'reweight': ('epochs', 'lr', 'wd'),
-    'groupdro': ('epochs', 'lr', 'dro_wd', 'dro_eta', 'dro_adj'),
+    'groupdro': ('epochs', 'lr', 'dro_lr', 'dro_wd', 'dro_eta', 'dro_adj'),
     'two_stage': _STAGES + ('stage2_epochs', 'stage2_lr'), 'ce_only': _STAGES + ('stage2_epochs', 'stage2_lr'),
     'synthetic_only': _STAGES, 'ffr': _STAGES + ('stage2_epochs', 'ffr_lr'),
     'synthetic_groupdro': _STAGES + ('stage2_epochs', 'stage2_lr', 'dro_eta', 'dro_adj')}

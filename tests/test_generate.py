@@ -4,6 +4,7 @@ import json, warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 import pandas as pd
 import pytest
 from PIL import Image
@@ -70,7 +71,13 @@ def test_corrupt_png_is_regenerated(run):
     assert len(read_manifest(run/'synthetic'/'vanilla'/'manifest.csv')) == len(m) - 1
     m2 = run_generate(run, 'vanilla', force=True, progress=False)
     assert len(m2) == len(m) and m2.row.is_unique
-    assert np.array_equal(np.asarray(Image.open(f)), before)     # same seed, same image
+    after = np.asarray(Image.open(f))
+    if torch.cuda.is_available():
+        # same seed, same per-image noise, but a batch of 1 instead of the original batch: on a GPU the half-precision
+        # kernels are picked by batch size and round differently, so the image agrees to a few levels, not to the bit
+        d = np.abs(after.astype(int) - before.astype(int))
+        assert d.mean() <= 1.0 and d.max() <= 16, (d.mean(), d.max())
+    else: assert np.array_equal(after, before)     # on a CPU: bit-identical
 
 
 def test_no_adapters_names_the_stage(run):

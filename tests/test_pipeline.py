@@ -101,8 +101,9 @@ def test_severity_sweep(tmp_path):
         assert c['data']['severity'] == float(s) and (tmp_path/'sw'/f'sev{s}'/'metrics.json').exists()
     r = pd.read_csv(tmp_path/'sw'/'sweep.csv')
     assert len(r) == 4 and set(r.method) == {'erm'} and sorted(set(r.seed)) == [0, 1] and r.s_per_epoch.notna().all()
+    assert {'worst_group_acc', 'mean_group_acc', 'avg_acc'} <= set(r.columns)      # WGA and AGA in the sweep's CSV
     md = (tmp_path/'sw'/'sweep.md').read_text()
-    assert '| erm |' in md and '(2)' in md and 'worst_group_acc' in md and 'seconds per epoch' in md
+    assert '| erm |' in md and '(2)' in md and '**WGA**' in md and '**AGA**' in md and 'seconds per epoch' in md
     assert (tmp_path/'sw'/'severity_sweep.png').exists() and 'sweep.md' in out
     before = {p: p.stat().st_mtime_ns for p in (tmp_path/'sw').glob('sev*/.markers/*.json')}
     p = fairsynth('run', '--config', tmp_path/'erm.json', '--severities', '0.95', '0.99', '--out', tmp_path/'sw')
