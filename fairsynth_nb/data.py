@@ -209,7 +209,7 @@ def waterbirds(root, check_images:str='open') -> pd.DataFrame:
     _require_columns(m, ['img_filename', 'y', 'split', 'place'], meta)
     for col, allowed in (('y', {0, 1}), ('place', {0, 1}), ('split', set(WATERBIRDS_SPLITS))):
         bad = set(m[col].unique()) - allowed
-        if bad: raise FairsynthError(f"{meta}: column {col} has value(s) {sorted(bad)}; expected {sorted(allowed)}")
+        if bad: raise FairsynthError(f"{meta}: column {col} has value(s) {sorted(getattr(v, 'item', lambda: v)() for v in bad)}; expected {sorted(allowed)}")
     df = pd.DataFrame(dict(id=m['img_filename'].astype(str), image=[str(root/f) for f in m['img_filename']],
                            y=m['y'], a=m['place'], split=m['split'].map(WATERBIRDS_SPLITS), place=m['place']))
     df = drop_bad_images(df, check_images, name)
@@ -270,8 +270,10 @@ def celeba(root, target:str='Blond_Hair', spurious:str='Male', check_images:str=
         if col not in attrs.columns:
             raise FairsynthError(f"{attr_f}: {what} attribute {col!r} is not a column; expected one of {', '.join(names)}")
     part = pd.read_csv(part_f, sep=r'\s+', header=None, names=['file', 'partition'], dtype={'file': str})
-    if part.shape[1] != 2 or not part['partition'].isin([0, 1, 2]).all():
-        raise FairsynthError(f"{part_f}: expected lines '<file> <0|1|2>'")
+    bad = part[~part['partition'].isin([0, 1, 2])]
+    if part.shape[1] != 2 or len(bad):
+        raise FairsynthError(f"{part_f}: expected lines '<file> <0|1|2>' (0 train, 1 val, 2 test)"
+                             + (f"; found partition {bad['partition'].iloc[0]} for {bad['file'].iloc[0]}" if len(bad) else ''))
     part = part.set_index('file')['partition']
     missing = attrs.index.difference(part.index)
     if len(missing): raise FairsynthError(f"{part_f}: no partition for {len(missing)} image(s), e.g. {missing[0]}")

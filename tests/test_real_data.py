@@ -75,3 +75,17 @@ def test_table_naming_missing_images(tmp_path):
     (root/'img_align_celeba'/'000005.jpg').unlink()
     with pytest.raises(FairsynthError, match=r"column image names 1 file\(s\) that do not exist, e.g. .*000005\.jpg"):
         dls_from_table(df, bs=8, size=16)
+
+
+def test_unknown_split_values_are_named(tmp_path, capsys):
+    root = make_waterbirds_fixture(tmp_path/'wb')
+    m = pd.read_csv(root/'metadata.csv'); m.loc[3, 'split'] = 3; m.to_csv(root/'metadata.csv', index=False)
+    assert main(['bias', '--dataset', 'waterbirds', '--root', str(root), '--out', str(tmp_path/'r')]) == 2
+    err = capsys.readouterr().err
+    assert 'metadata.csv: column split has value(s) [3]; expected [0, 1, 2]' in err and 'Traceback' not in err
+    root = make_celeba_fixture(tmp_path/'c')
+    p = root/'list_eval_partition.txt'; p.write_text(p.read_text().replace('000001.jpg 0', '000001.jpg 7'))
+    assert main(['bias', '--dataset', 'celeba', '--root', str(root), '--out', str(tmp_path/'r2')]) == 2
+    err = capsys.readouterr().err
+    assert "list_eval_partition.txt: expected lines '<file> <0|1|2>'" in err and 'found partition 7 for 000001.jpg' in err
+    assert not (tmp_path/'r').exists() and not (tmp_path/'r2').exists()
