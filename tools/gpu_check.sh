@@ -48,6 +48,11 @@ run() {
     export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
     python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . >/dev/null 2>&1 \
         || echo "gpu_check: editable install failed; running from PYTHONPATH" >&2
+    local py bin; py=$(python3 -c 'import sys; print(sys.executable)'); bin=$(dirname "$py")
+    if [ ! -x "$bin/fairsynth" ]; then        # the tests start `fairsynth` from beside the interpreter (torchrun too)
+        printf '#!%s\nimport sys\nfrom fairsynth_nb.pipeline import main\nsys.exit(main())\n' "$py" > "$bin/fairsynth"
+        chmod +x "$bin/fairsynth"
+    fi
     python3 - <<'EOF' || { [ "${FAIRSYNTH_GPU_CHECK_ALLOW_CPU:-0}" = 1 ] || exit 1; }
 import torch, sys
 print('cuda:', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')
