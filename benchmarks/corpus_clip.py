@@ -15,7 +15,8 @@ import numpy as np, pandas as pd, torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stroke_corpus import stroke_masks
 import fairsynth_nb.minisd as ms
-from fairsynth_nb.minisd import colourise, PALETTE, clip_zero_shot, load_clip, DIGIT_WORDS
+from fairsynth_nb.minisd import colourise, PALETTE, load_clip, DIGIT_WORDS
+from fairsynth_nb.cluster import clip_zero_shot
 from fairsynth_nb.data import colored_mnist
 
 
@@ -48,8 +49,8 @@ def main():
     test = colored_mnist(0.99, seed=0); test = test[test.split == 'test']
     model, proc = load_clip(Path(a.out)/'miniclip', device='cpu')
     C = ['red', 'green']
-    dig = clip_zero_shot(model, proc, test.image.values, [[f"a photo of the digit {w} in white on a {c} background" for c in C] for w in DIGIT_WORDS])
-    col = np.array(C)[clip_zero_shot(model, proc, test.image.values, [[f"a photo of a digit on a {c} background"] for c in C])]
+    dig = clip_zero_shot(list(test.image), model, proc, [[f"a photo of the digit {w} in white on a {c} background" for c in C] for w in DIGIT_WORDS])
+    col = np.array(C)[clip_zero_shot(list(test.image), model, proc, [[f"a photo of a digit on a {c} background"] for c in C])]
     res = dict(patch=a.patch, steps=a.steps, n=len(corpus), corpus_s=round(t_gen), train_s=info['seconds'],
                final_loss=info['final_loss'], digit=float(np.mean(dig == test.digit.values)),
                colour=float(np.mean(col == test.colour.values)),

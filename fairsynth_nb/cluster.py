@@ -20,9 +20,9 @@ from .data import load_image, dataset_from_config
 from .minisd import model_id, MINICLIP_PATH
 
 # %% auto #0
-__all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_embeddings', 'merge_small', 'cluster_embeddings',
-           'clip_patch_embeddings', 'pixel_embeddings', 'cluster_groups', 'cluster_grid', 'run_cluster',
-           'load_assignments']
+__all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_embeddings', 'clip_zero_shot', 'merge_small',
+           'cluster_embeddings', 'clip_patch_embeddings', 'pixel_embeddings', 'cluster_groups', 'cluster_grid',
+           'run_cluster', 'load_assignments']
 
 # %% ../nbs/04_cluster.ipynb #cc00fcaa
 def _features(out): return getattr(out, 'pooler_output', out)   # transformers 5 returns a model output
@@ -47,6 +47,13 @@ def clip_text_embeddings(texts, model, processor) -> np.ndarray:
     tok = processor(text=list(texts), return_tensors='pt', padding=True, truncation=True)
     f = model.get_text_features(input_ids=tok['input_ids'].to(dev), attention_mask=tok['attention_mask'].to(dev))
     return torch.nn.functional.normalize(_features(f).float(), dim=-1).cpu().numpy()
+
+def clip_zero_shot(images, model, processor, class_prompts, bs:int=256) -> np.ndarray:
+    """CLIP's zero-shot class of each of `images`: `class_prompts` holds one list of prompts per class (an ensemble whose
+    text embeddings are averaged); returns the index of the nearest class."""
+    cls = np.stack([clip_text_embeddings(ps, model, processor).mean(0) for ps in class_prompts])
+    cls /= np.linalg.norm(cls, axis=1, keepdims=True)
+    return (clip_image_embeddings(images, model, processor, bs) @ cls.T).argmax(1)
 
 # %% ../nbs/04_cluster.ipynb #379a953f
 CLUSTER_METHODS = ('kmeans', 'spectral')

@@ -24,7 +24,7 @@ __all__ = ['WEIGHTS_PATH', 'MINISD_PATH', 'MINICLIP_PATH', 'IMAGE_SIZE', 'MAX_TO
            'GRID_PROMPTS', 'caption', 'digit_masks', 'colourise', 'digits_corpus', 'vocab_words', 'learn_merges',
            'build_tokenizer', 'save_tokenizer', 'clip_config', 'make_vae', 'make_unet', 'make_schedulers', 'n_params',
            'text_tower', 'quiet_hf', 'latest_checkpoint', 'EMA', 'clip_loss', 'train_clip', 'train_vae', 'train_unet',
-           'pretrain_mini', 'check_safetensors', 'load_pipeline', 'load_clip', 'clip_zero_shot', 'model_id', 'is_mini',
+           'pretrain_mini', 'check_safetensors', 'load_pipeline', 'load_clip', 'model_id', 'is_mini',
            'default_guidance', 'default_batch_size', 'generate', 'image_grid', 'Reader', 'train_reader', 'read_images',
            'sample_grid']
 
@@ -561,22 +561,6 @@ def load_clip(model=None, device=None):
             proc = CLIPProcessor.from_pretrained(str(local or src), **kw)
     except Exception as e: raise FairsynthError(f"could not load a CLIPModel from {src}: {e}") from None
     return model_.eval().to(device), proc
-
-@torch.no_grad()
-def clip_zero_shot(model, processor, images, class_prompts, bs:int=256) -> np.ndarray:
-    """CLIP's zero-shot class of each of `images`: `class_prompts` holds one list of prompts per class (an ensemble whose
-    text embeddings are averaged); returns the index of the nearest class. Runs where `model` lives, inputs follow it."""
-    dev = model.device
-    def unit(e): return F.normalize(getattr(e, 'pooler_output', e).float(), dim=-1)
-    cls = []
-    for ps in class_prompts:
-        enc = processor.tokenizer(list(ps), padding=True, truncation=True, return_tensors='pt').to(dev)
-        cls.append(F.normalize(unit(model.get_text_features(**enc)).mean(0), dim=-1))
-    cls, out = torch.stack(cls), []
-    for i in range(0, len(images), bs):
-        px = processor(images=list(images[i:i+bs]), return_tensors='pt').pixel_values.to(dev, model.dtype)
-        out.append((unit(model.get_image_features(pixel_values=px)) @ cls.t()).argmax(1).cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0, int)
 
 def model_id(model=None, default=None) -> str:
     """What names a model's weights in cache keys: a hub id as it is; a local folder (None: the shipped mini-SD) by its

@@ -53,12 +53,12 @@ def clip_and_images():
 def _clip_calls():
     from fairsynth_nb.cluster import clip_image_embeddings, clip_patch_embeddings, clip_text_embeddings
     from fairsynth_nb.generate import clip_scores
-    from fairsynth_nb.minisd import clip_zero_shot
+    from fairsynth_nb.cluster import clip_zero_shot
     return {'clip_image_embeddings': lambda m, p, ims: clip_image_embeddings(ims, m, p),
             'clip_patch_embeddings': lambda m, p, ims: clip_patch_embeddings(ims, m, p, n_components=2),
             'clip_text_embeddings': lambda m, p, ims: clip_text_embeddings(['a photo of a digit'], m, p),
             'clip_scores': lambda m, p, ims: clip_scores(ims, 'a photo of a digit', np.ones(m.config.projection_dim), m, p),
-            'clip_zero_shot': lambda m, p, ims: clip_zero_shot(m, p, ims, [['a red digit'], ['a green digit']])}
+            'clip_zero_shot': lambda m, p, ims: clip_zero_shot(ims, m, p, [['a red digit'], ['a green digit']])}
 
 
 @pytest.mark.parametrize('name', list(_clip_calls()))
