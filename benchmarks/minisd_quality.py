@@ -7,7 +7,7 @@ import argparse, os, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np, torch
 from fairsynth_nb.minisd import (load_pipeline, digits_corpus, train_reader, read_images, generate, DIGIT_WORDS, PALETTE,
-                                 DEFAULT_GUIDANCE, _pixels)
+                                 DEFAULT_GUIDANCE, _unit_pixels)
 
 def main():
     ap = argparse.ArgumentParser()

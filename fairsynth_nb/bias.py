@@ -14,8 +14,8 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .core import (FairsynthError, RunConfig, DataConfig, group_name, save_json, save_fig, init_run_dir, check_run_dir,
-                               write_marker, stage_done, get_logger)
+from .core import (FairsynthError, RunConfig, DataConfig, Stage, group_name, save_json, load_json, save_fig, init_run_dir,
+                               check_run_dir, get_logger)
 from .data import SPLITS, load_image, dataset_from_config, train_severity, check_table
 
 # %% auto #0
@@ -131,17 +131,13 @@ def save_bias_report(df:pd.DataFrame, out_dir, n:int=16) -> dict:
 def run_bias(cfg:RunConfig, out, overwrite:bool=False, force:bool=False) -> dict:
     "The bias stage: analyse the dataset of `cfg` into `<out>/bias/`; skipped when already done under the same data config."
     out = check_run_dir(out, cfg, overwrite=overwrite)   # fail before anything is written
-    h = cfg.data.hash()
-    if not force and not overwrite and stage_done(out, 'bias', h) and (out/'bias'/'summary.json').exists():
-        get_logger(out).info(f"bias: already done in {out} (same data config), skipped")
-        return json.loads((out/'bias'/'summary.json').read_text())
-    t0 = time.time()
+    st = Stage(out, 'bias', lambda c: c.data, ['bias/summary.json'], force or overwrite, cfg)
+    if st.skipped: return load_json(out/'bias'/'summary.json')
     df = dataset_from_config(cfg)                         # bad data fails here, still before any write
     out = init_run_dir(out, cfg, overwrite=overwrite)
-    log = get_logger(out)
     s = save_bias_report(df, out/'bias')
-    write_marker(out, 'bias', h, seconds=round(time.time() - t0, 2))
+    st.finish()
     sev = ', '.join(f"y={c} {v:.3f}" for c, v in s['class_severity'].items())
-    log.info(f"bias: {s['dataset']} {s['n_images']} images, train severity {sev}, minority {s['minority_fraction']:.2%}, "
+    st.log.info(f"bias: {s['dataset']} {s['n_images']} images, train severity {sev}, minority {s['minority_fraction']:.2%}, "
              f"imbalance {s['imbalance_ratio']:.1f}:1 -> {out/'bias'}")
     return s

@@ -14,10 +14,10 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from .core import (FairsynthError, RunConfig, ClusterConfig, group_name, save_json, save_fig, atomic_write,
-                               load_config, stage_done, write_marker, config_hash, get_logger)
+from .core import (FairsynthError, RunConfig, ClusterConfig, Stage, group_name, save_json, load_json, save_fig, atomic_write,
+                               load_config, config_hash, get_logger)
 from .data import load_image, dataset_from_config
-from .minisd import model_id, MINICLIP_PATH
+from .minisd import model_id, MINICLIP_PATH, load_clip
 
 # %% auto #0
 __all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_embeddings', 'clip_zero_shot', 'merge_small',
@@ -152,7 +152,6 @@ def cluster_groups(df:pd.DataFrame, clip=None, processor=None, k:int|None=None, 
     if embedding not in EMBEDDINGS: raise FairsynthError(f"cluster.embedding={embedding!r}; expected one of {', '.join(EMBEDDINGS)}")
     if method not in CLUSTER_METHODS: raise FairsynthError(f"cluster.method={method!r}; expected one of {', '.join(CLUSTER_METHODS)}")
     if clip is None and embedding != 'pixels':
-        from fairsynth_nb.minisd import load_clip
         clip, processor = load_clip()
     n_a = df.attrs.get('n_a', 2)
     d = df[df.split == split]
@@ -189,18 +188,12 @@ def cluster_grid(df:pd.DataFrame, assign:pd.DataFrame, group:int, n:int=10, size
 # %% ../nbs/04_cluster.ipynb #7c088a3b
 def run_cluster(run_dir, force:bool=False) -> dict:
     "The clustering stage of a run folder."
-    run_dir = Path(run_dir)
-    cfg = load_config(run_dir)
     # every cluster keeps the images its generator needs (min_images); CLIP weights retrained in place cluster again
-    h = config_hash([cfg.data, cfg.cluster, cfg.finetune.min_images, model_id(cfg.cluster.clip_model, MINICLIP_PATH)])
-    out = run_dir/'clusters'
-    log = get_logger(run_dir)
-    if not force and stage_done(run_dir, 'cluster', h) and (out/'summary.json').exists():
-        log.info('cluster: already done (same config), skipped')
-        return json.loads((out/'summary.json').read_text())
-    t0 = time.time()
+    st = Stage(run_dir, 'cluster', lambda c: [c.data, c.cluster, c.finetune.min_images, model_id(c.cluster.clip_model, MINICLIP_PATH)],
+               ['clusters/summary.json'], force)
+    out, cfg = st.run_dir/'clusters', st.cfg
+    if st.skipped: return load_json(out/'summary.json')
     df = dataset_from_config(cfg)
-    from fairsynth_nb.minisd import load_clip
     c = cfg.cluster
     clip, proc = load_clip(c.clip_model) if c.embedding != 'pixels' else (None, None)
     assign, summ = cluster_groups(df, clip, proc, c.k, c.k_min, c.k_max, c.seed, embedding=c.embedding, method=c.method,
@@ -211,8 +204,8 @@ def run_cluster(run_dir, force:bool=False) -> dict:
         fig = cluster_grid(df, assign, gid); save_fig(fig, out/f'group_y{gid // n_a}_a{gid % n_a}.png'); plt.close(fig)
     with atomic_write(out/'assignments.csv') as f: assign.to_csv(f, index=False)
     save_json(summ, out/'summary.json')
-    write_marker(run_dir, 'cluster', h, seconds=round(time.time() - t0, 1))
-    log.info('cluster: ' + ', '.join(f"{g} k={v['k']}" + (f" ARI={v['ari']:.2f}" if 'ari' in v else '') for g, v in summ.items()))
+    st.finish()
+    st.log.info('cluster: ' + ', '.join(f"{g} k={v['k']}" + (f" ARI={v['ari']:.2f}" if 'ari' in v else '') for g, v in summ.items()))
     return summ
 
 def load_assignments(run_dir) -> pd.DataFrame:

@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #b4e8e4fa
 from __future__ import annotations
-import dataclasses, hashlib, json, logging, os, random, sys, tempfile, typing
+import dataclasses, hashlib, json, logging, os, random, sys, tempfile, time, typing
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, fields, is_dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ __all__ = ['CONFIG_NAME', 'FairsynthError', 'ConfigMismatchError', 'group_id', '
            'config_hash', 'DataConfig', 'ClusterConfig', 'FinetuneConfig', 'GenerateConfig', 'TrainConfig', 'DDMConfig',
            'RunConfig', 'atomic_write', 'save_json', 'load_json', 'save_fig', 'seed_everything', 'load_config',
            'save_config', 'check_run_dir', 'init_run_dir', 'marker_path', 'write_marker', 'read_marker', 'stage_done',
-           'clear_marker', 'get_logger']
+           'clear_marker', 'get_logger', 'Stage']
 
 # %% ../nbs/00_core.ipynb #d6c5b0f4
 class FairsynthError(Exception):
@@ -172,6 +172,10 @@ class FinetuneConfig(Section):
     max_grad_norm: float = 1.0       # clip the gradient norm at this (diffusers' default); 0 = no clipping
     center_crop: bool = True         # resize the short side, then crop the centre (False: one random crop per image)
     _later = {'train_text_encoder': False, 'full_unet': False, 'compile_unet': False, 'center_crop': True}
+    def __post_init__(self):    # option combinations are checked once, when the config is made or loaded (as diffusers' parse_args does)
+        if self.full_unet and (self.train_text_encoder or self.generator == 'ddm'):
+            raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with finetune.train_text_encoder "
+                                 "or the ddm generator (both train LoRAs beside it)")
 
 @dataclass
 class GenerateConfig(Section):
@@ -384,3 +388,26 @@ def get_logger(run_dir=None, level=logging.INFO) -> logging.Logger:
             log.addHandler(fh)
     log.propagate = False
     return log
+
+# %% ../nbs/00_core.ipynb #86ac62b6
+class Stage:
+    "One run of stage `name` in `run_dir`: its config, the hash of what it `reads`, whether it can be skipped, its timer and log."
+    def __init__(self, run_dir, name:str, reads, outputs=(), force:bool=False, cfg:RunConfig|None=None):
+        self.run_dir, self.name = Path(run_dir), name
+        self.cfg = cfg if cfg is not None else load_config(self.run_dir)
+        self.hash = config_hash(reads(self.cfg) if callable(reads) else reads)
+        self.outputs = [self.run_dir/o for o in outputs]
+        self.skipped = not force and stage_done(self.run_dir, name, self.hash) and all(p.exists() for p in self.outputs)
+        if self.skipped: self.log.info(f"{name}: already done under the same config, skipped")
+        self.t0 = time.time()
+
+    @property
+    def log(self) -> logging.Logger: return get_logger(self.run_dir)   # on first use: the folder may not exist before the stage
+    @property
+    def seconds(self) -> float: return round(time.time() - self.t0, 1)
+
+    def finish(self, main:bool=True, **info) -> float:
+        "Write the stage's marker (on the main process) with its hash, its seconds (unless `info` gives them) and `info`."
+        info = dict(seconds=self.seconds) | info
+        if main: write_marker(self.run_dir, self.name, self.hash, **info)
+        return info['seconds']

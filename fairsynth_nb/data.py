@@ -18,7 +18,7 @@ from .core import FairsynthError, group_id, group_name, get_logger
 # %% auto #0
 __all__ = ['SPLITS', 'TABLE_COLUMNS', 'COLOURS', 'COLOUR_NAMES', 'DIGIT_WORDS', 'WATERBIRDS_SPLITS', 'WB_SPECIES', 'CELEBA_ATTRS',
            'UTK_RACES', 'UTK_MALFORMED', 'DATASETS', 'PROMPT_WORDS', 'check_table', 'load_image', 'mnist5k',
-           'colour_mask', 'colourize', 'check_severity', 'colored_mnist', 'drop_bad_images', 'check_groups_nonempty',
+           'colour_mask', 'colour_digit', 'check_severity', 'colored_mnist', 'drop_bad_images', 'check_groups_nonempty',
            'waterbirds', 'make_waterbirds_fixture', 'celeba', 'make_celeba_fixture', 'utkface', 'make_utkface_fixture',
            'subsample_severity', 'train_severity', 'load_dataset', 'dataset_from_config', 'prompt_words',
            'group_prompt', 'class_prompt']
@@ -92,7 +92,7 @@ def colour_mask(size:int=32, colour_area:float=1.0) -> np.ndarray:
         m[o:o+inner, o:o+inner] = False
     return m
 
-def colourize(digit:np.ndarray, colour, size:int=32, colour_area:float=1.0, shade:float=1.0) -> np.ndarray:
+def colour_digit(digit:np.ndarray, colour, size:int=32, colour_area:float=1.0, shade:float=1.0) -> np.ndarray:
     "A (size, size, 3) uint8 image: the 28×28 grey `digit` in white, centred, on a frame of `colour` scaled by `shade`."
     pad = (size - digit.shape[0]) // 2
     g = np.zeros((size, size), np.float32)
@@ -139,7 +139,7 @@ def colored_mnist(severity:float=0.99, seed:int=0, colour_area:float=1.0, jitter
         maj = np.zeros(len(train), int); maj[rng.permutation(len(train))[:n_major]] = 1
         a[train] = np.where(maj == 1, c, 1 - c)   # majority colour of class c is colour c
     shades = 1 - jitter * rng.random(len(y))
-    imgs = [colourize(X[i], COLOURS[COLOUR_NAMES[a[i]]], size, colour_area, shades[i]) for i in range(len(y))]
+    imgs = [colour_digit(X[i], COLOURS[COLOUR_NAMES[a[i]]], size, colour_area, shades[i]) for i in range(len(y))]
     df = pd.DataFrame(dict(id=[f'cmnist_{i:04d}' for i in range(len(y))], image=imgs, y=y, a=a, split=split,
                            digit=digit, colour=[COLOUR_NAMES[v] for v in a], shade=shades.round(3)))
     df = df.sort_values(['split', 'id'], key=lambda s: s.map({'train': 0, 'val': 1, 'test': 2}) if s.name == 'split' else s)

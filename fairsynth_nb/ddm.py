@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/ddm.html.md"""
 
 # %% ../nbs/10_ddm.ipynb #ef19d460
 from __future__ import annotations
-import math, warnings
+import math, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +15,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import FairsynthError, FinetuneConfig, DDMConfig, config_hash, load_json, seed_everything
+from .core import (FairsynthError, FinetuneConfig, GenerateConfig, DDMConfig, config_hash, load_json, seed_everything,
+                               get_logger, atomic_write)
 from .data import load_image, prompt_words
-from .finetune import train_adapter, train_dtype, make_accelerator, LORA_FILE, REGULARISER_FILE
-from .minisd import model_id, MINICLIP_PATH
+from .minisd import model_id, MINICLIP_PATH, load_clip, default_guidance, default_batch_size
+from .cluster import clip_image_embeddings, cluster_embeddings
+from .finetune import (Generator, register, train_adapter, train_dtype, make_accelerator, encode_images, encode_prompts,
+                                   LORA_FILE, REGULARISER_FILE)
+from .generate import split_quota, load_adapter
 
 # %% auto #0
 __all__ = ['DDM_SCALE', 'Indicator', 'check_indicator_size', 'IndicatorTerm', 'pseudo_labels', 'latent_shape', 'train_ddm',
            'load_indicator', 'balanced_targets', 'ddm_generate', 'fairness_discrepancy', 'statistical_parity',
            'frechet_distance', 'attribute_reader', 'read_attributes', 'indicator_features', 'ddm_prompt', 'ddm_jobs',
-           'run_finetune_ddm', 'ddm_plan', 'run_generate_ddm']
+           'ddm_plan', 'DDM']
 
 # %% ../nbs/10_ddm.ipynb #07013261
 class Indicator(nn.Module):
@@ -73,8 +77,6 @@ class IndicatorTerm(nn.Module):
 # %% ../nbs/10_ddm.ipynb #15146984
 def pseudo_labels(images, k:int|None=None, k_min:int=2, k_max:int=6, clip=None, seed:int=0) -> tuple[np.ndarray, dict]:
     "Cluster labels of `images` from CLIP embeddings (None = the embedded mini-CLIP), with the clustering's info."
-    from fairsynth_nb.cluster import clip_image_embeddings, cluster_embeddings
-    from fairsynth_nb.minisd import load_clip
     model, proc = clip if clip is not None else load_clip()
     emb = clip_image_embeddings(list(images), model, proc)
     return cluster_embeddings(emb, k=k, k_min=k_min, k_max=k_max, seed=seed, name='ddm pseudo-labels')
@@ -134,7 +136,6 @@ DDM_SCALE = 0.1   # guidance strength, chosen on the embedded benchmark (0.2 and
 def ddm_generate(pipe, prompt:str, n:int, indicator:nn.Module|None=None, scale:float|None=None, seed:int=0, steps:int=25,
                  guidance_scale:float|None=None, batch_size:int|None=None, targets=None, guide_until:float=0.5) -> tuple[np.ndarray, np.ndarray|None]:
     "`n` images of `prompt` (uint8 array) and their target groups; with an indicator and `scale` > 0, steered toward balanced targets."
-    from fairsynth_nb.minisd import default_guidance, default_batch_size
     if n < 1: raise FairsynthError(f"ddm_generate: n={n}; expected at least 1 image")
     if scale is None: scale = DDM_SCALE if indicator is not None else 0.0
     if scale and indicator is None: raise FairsynthError("ddm_generate: scale > 0 needs the trained indicator (load_indicator)")
@@ -195,7 +196,6 @@ def read_attributes(reader, images) -> np.ndarray:
 def indicator_features(pipe, term:IndicatorTerm, images, prompt:str, t:int=500, seed:int=0) -> np.ndarray:
     "The indicator's hidden features of the UNet's predicted noise for `images` noised to timestep `t`."
     from diffusers import DDPMScheduler
-    from fairsynth_nb.finetune import encode_images, encode_prompts
     mu, _ = encode_images(pipe, list(images))
     lat = (mu * pipe.vae.config.scaling_factor).to(pipe.device)
     g = torch.Generator('cpu').manual_seed(seed)
@@ -228,53 +228,9 @@ def ddm_jobs(df:pd.DataFrame, dc:DDMConfig, clip=None, root=Path('adapters')) ->
                          n_groups=int(k), prompt=ddm_prompt(df, y), out=Path(root)/'ddm'/f'y{y}'))
     return jobs
 
-# %% ../nbs/10_ddm.ipynb #13762908
-def run_finetune_ddm(run_dir, force:bool=False, progress:bool=True) -> dict:
-    "The finetuning stage of the `ddm` generator: one LoRA + indicator per class in `<run_dir>/adapters/ddm/y<y>/`."
-    import time
-    from fairsynth_nb.core import load_config, get_logger, stage_done, write_marker, save_json, atomic_write
-    from fairsynth_nb.data import dataset_from_config
-    from fairsynth_nb.minisd import load_pipeline, load_clip
-    run_dir = Path(run_dir)
-    cfg = load_config(run_dir)
-    fc, dc = cfg.finetune, cfg.ddm
-    h = config_hash([cfg.data, fc.hash_dict() | {'generator': 'ddm'}, dc, model_id(fc.model)])
-    log = get_logger(run_dir)
-    index = run_dir/'adapters'/'ddm'/'index.json'
-    if not force and stage_done(run_dir, 'finetune-ddm', h) and index.exists():
-        log.info('finetune: ddm adapters already trained (same config), skipped'); return load_json(index)
-    t0 = time.time()
-    df = dataset_from_config(cfg)
-    clip = load_clip(cfg.cluster.clip_model) if dc.labels == 'pseudo' else None
-    jobs = ddm_jobs(df, dc, clip, run_dir/'adapters')
-    # under `accelerate launch` / torchrun the classes' models are shared out among the processes, as in `run_finetune`
-    acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps)
-    pipe = load_pipeline(fc.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
-    tc = FinetuneConfig(**{**fc.to_dict(), 'with_prior_preservation': False})      # DDM: no class images, one prompt
-    for j in jobs[acc.process_index::acc.num_processes]:
-        j['out'].mkdir(parents=True, exist_ok=True)
-        lab = pd.DataFrame(dict(id=j['ids'], label=j['labels'], a=j['attr']))
-        with atomic_write(j['out']/'labels.csv') as f: lab.to_csv(f, index=False)
-        try: r = train_ddm(pipe, j['images'], j['prompt'], j['out'], j['labels'], tc, weight=dc.weight, hidden=tuple(dc.hidden),
-                           n_groups=j['n_groups'], progress=progress, accelerator=acc)
-        except FairsynthError as e: raise FairsynthError(f"ddm, class y={j['y']} ({dc.labels} labels): {e}") from None
-        xt = pd.crosstab(lab.a, lab.label)
-        log.info(f"finetune: ddm y={j['y']}: {len(j['images'])} images, {j['n_groups']} indicator groups "
-                 f"(sizes {np.bincount(j['labels']).tolist()}; attribute x label {xt.values.tolist()}), {r['steps']} steps, {r['seconds']:.0f} s")
-    acc.wait_for_everyone()
-    adapters = [dict(group=-1, y=j['y'], a=-1, cluster='all', name=f"y={j['y']}", n=len(j['images']), prompt=j['prompt'],
-                     n_groups=j['n_groups'], counts=np.bincount(j['labels']).tolist(), path=str(j['out'].relative_to(run_dir))) for j in jobs]
-    out = dict(generator='ddm', model=fc.model or 'mini-sd', labels=dc.labels, seconds=round(time.time() - t0, 1), adapters=adapters, skipped=[])
-    if acc.is_main_process:
-        save_json(out, index)
-        write_marker(run_dir, 'finetune-ddm', h, seconds=out['seconds'], adapters=len(adapters))
-    return out
-
 # %% ../nbs/10_ddm.ipynb #bb171376
 def ddm_plan(df:pd.DataFrame, index:dict, gc=None) -> pd.DataFrame:
     "The rows of the `ddm` synthetic set: class, indicator target (`cluster` t<k>), adapter, prompt, seed, file; a = group = -1."
-    from fairsynth_nb.core import GenerateConfig
-    from fairsynth_nb.generate import split_quota
     gc = gc or GenerateConfig()
     n_a, tr = df.attrs.get('n_a', 2), df[df.split == 'train']
     quota = gc.n_per_group if gc.n_per_group is not None else int(tr.groupby('group').size().max())
@@ -293,84 +249,65 @@ def ddm_plan(df:pd.DataFrame, index:dict, gc=None) -> pd.DataFrame:
     plan.attrs.update(quota=quota)
     return plan
 
-# %% ../nbs/10_ddm.ipynb #59635304
-def run_generate_ddm(run_dir, force:bool=False, progress:bool=True) -> pd.DataFrame:
-    "The generation stage of the `ddm` generator: `synthetic/ddm/` images and `manifest.csv`, balanced by the indicator, CLIP-filtered."
-    import itertools, time
-    from tqdm.auto import tqdm
-    from fairsynth_nb.core import load_config, get_logger, stage_done, write_marker
-    from fairsynth_nb.data import dataset_from_config
-    from fairsynth_nb.minisd import load_pipeline, load_clip
-    from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
-    from fairsynth_nb.finetune import load_adapter_index
-    from fairsynth_nb.generate import (read_manifest, open_manifest, image_hash, load_adapter, write_images, score_embeddings,
-                                       _rewrite_manifest, filter_group, default_batch_size, processes)
-    run_dir = Path(run_dir)
-    cfg = load_config(run_dir)
-    gc, dc = cfg.generate, cfg.ddm
-    out = run_dir/'synthetic'/'ddm'; man_path = out/'manifest.csv'
-    index = load_adapter_index(run_dir, 'ddm')
-    gd = gc.to_dict(); gd.pop('max_rounds')
-    h = config_hash([cfg.data, gd, dc, 'ddm', model_id(cfg.finetune.model), model_id(gd['clip_model'], MINICLIP_PATH), index])
-    log = get_logger(run_dir)
-    if not force and stage_done(run_dir, 'generate-ddm', h) and man_path.exists():
-        log.info('generate: ddm already done (same config), skipped'); return pd.read_csv(man_path, keep_default_na=False)
-    t0 = time.time()
-    df = dataset_from_config(cfg)
-    plan = ddm_plan(df, index, gc)
-    out.mkdir(parents=True, exist_ok=True)
-    ps = processes()                   # under `accelerate launch` / torchrun each process makes every n-th batch of the plan
-    if ps.is_main_process: open_manifest(man_path, image_hash(cfg, 'ddm', index, dc), log)   # the filter's settings re-score only
-    ps.wait_for_everyone()
-    m = read_manifest(man_path)
-    key = ['row', 'seed', 'file', 'y', 'cluster', 'adapter']
-    todo = plan[~plan.row.isin(m.merge(plan[key], on=key).row)] if len(m) else plan
-    made = 0
-    if len(todo):
-        pipe = load_pipeline(cfg.finetune.model, device=ps.device)
+# %% ../nbs/10_ddm.ipynb #a6c9656a
+class DDM(Generator):
+    """DDM as a generator of the pipeline: one LoRA + indicator per class (`adapters/ddm/y<y>/`), images balanced over the
+    indicator's groups within each class, scored per (class, indicator group)."""
+    def finetune_reads(self, cfg):
+        fc = cfg.finetune
+        return [cfg.data, fc.hash_dict() | {'generator': self.name}, cfg.ddm, model_id(fc.model)]
+    def jobs(self, df, cfg, run_dir):
+        clip = load_clip(cfg.cluster.clip_model) if cfg.ddm.labels == 'pseudo' else None
+        return ddm_jobs(df, cfg.ddm, clip, Path(run_dir)/'adapters'), []
+    def train(self, pipe, j, cfg, acc, run_dir, progress=True):
+        dc = cfg.ddm
+        j['out'].mkdir(parents=True, exist_ok=True)
+        lab = pd.DataFrame(dict(id=j['ids'], label=j['labels'], a=j['attr']))
+        with atomic_write(j['out']/'labels.csv') as f: lab.to_csv(f, index=False)
+        tc = FinetuneConfig(**{**cfg.finetune.to_dict(), 'with_prior_preservation': False})      # DDM: no class images, one prompt
+        try: r = train_ddm(pipe, j['images'], j['prompt'], j['out'], j['labels'], tc, weight=dc.weight, hidden=tuple(dc.hidden),
+                           n_groups=j['n_groups'], progress=progress, accelerator=acc)
+        except FairsynthError as e: raise FairsynthError(f"ddm, class y={j['y']} ({dc.labels} labels): {e}") from None
+        get_logger(run_dir).info(f"finetune: ddm y={j['y']}: {len(j['images'])} images, {j['n_groups']} indicator groups (sizes "
+                                 f"{np.bincount(j['labels']).tolist()}; attribute x label {pd.crosstab(lab.a, lab.label).values.tolist()}), "
+                                 f"{r['steps']} steps, {r['seconds']:.0f} s")
+        return r
+    def index_entry(self, j, run_dir):
+        return dict(group=-1, y=j['y'], a=-1, cluster='all', name=f"y={j['y']}", n=len(j['images']), prompt=j['prompt'],
+                    n_groups=j['n_groups'], counts=np.bincount(j['labels']).tolist(), path=str(j['out'].relative_to(run_dir)))
+    def index_info(self, cfg): return dict(labels=cfg.ddm.labels)
+
+    def generate_reads(self, cfg): return [cfg.ddm]
+    def plan(self, df, cfg, index=None):
+        p = ddm_plan(df, index, cfg.generate)
+        return p.assign(unit='y' + p.y.astype(str) + '/' + p.cluster)
+    def _batches(self, rows, bs):
+        "Fixed batches: an adapter's rows of one round, in plan order, `bs` at a time."
+        return [part.iloc[i:i + bs] for _, part in rows.groupby(['adapter', 'round'], sort=False) for i in range(0, len(part), bs)]
+    def share(self, full, todo, ps, pipe, cfg):
+        "Every n-th batch of the whole plan that holds a row still to make: any number of processes makes the same images."
+        bs = cfg.generate.batch_size or default_batch_size(pipe)
+        mine = [b for i, b in enumerate(self._batches(full, bs)) if i % ps.num_processes == ps.process_index and b.row.isin(todo.row).any()]
+        return pd.concat(mine) if mine else full.iloc[:0]
+    def sample(self, pipe, rows, cfg, run_dir, cache):
+        gc, dc = cfg.generate, cfg.ddm
         bs = gc.batch_size or default_batch_size(pipe)
-        # fixed batches of the plan, numbered over the whole plan: resuming, or another number of processes, makes the same images
-        batches = [(path, part.iloc[i:i + bs]) for path, part in plan.groupby('adapter', sort=False) for i in range(0, len(part), bs)]
-        mine = [(path, b) for j, (path, b) in enumerate(batches) if j % ps.num_processes == ps.process_index and b.row.isin(todo.row).any()]
-        bar = tqdm(total=sum(len(b) for _, b in mine), desc='generate ddm', disable=not (progress and ps.is_main_process))
-        for path, pbs in itertools.groupby(mine, key=lambda x: x[0]):      # `mine` runs adapter by adapter
-            term = load_indicator(run_dir/path)
-            load_adapter(pipe, run_dir/path, 'ddm')
+        for path, part in rows.groupby('adapter', sort=False):          # one adapter and indicator at a time
+            term = load_indicator(Path(run_dir)/path)
+            load_adapter(pipe, Path(run_dir)/path, 'ddm')
             try:
-                for _, b in pbs:
+                for b in self._batches(part, bs):
                     ims, _ = ddm_generate(pipe, b.prompt.iloc[0], len(b), indicator=term, scale=dc.scale, seed=int(b.seed.iloc[0]),
                                           steps=gc.num_inference_steps, guidance_scale=gc.guidance_scale, batch_size=len(b),
                                           targets=b.target.to_numpy(), guide_until=dc.guide_until)
-                    n = write_images(out, man_path, b.to_dict('records'), ims); bar.update(n); made += n
+                    yield b, ims
             finally: pipe.delete_adapters('ddm')
-        bar.close(); del pipe
-    ps.wait_for_everyone()
-    if ps.num_processes > 1: log.info(f"generate: ddm process {ps.process_index} of {ps.num_processes} made {made} image(s)")
-    if not ps.is_main_process:                      # the main process scores, filters and writes the manifest
-        ps.wait_for_everyone(); return read_manifest(man_path)
-    m = read_manifest(man_path).merge(plan[key + ['target', 'quota']], on=key).sort_values('row').reset_index(drop=True)
-    if len(m) < len(plan): raise FairsynthError(f"{man_path}: {len(plan) - len(m)} planned image(s) are missing after generation")
-    clip, proc = load_clip(gc.clip_model)
-    tr = df[df.split == 'train']
-    scores, kept = np.zeros(len(m)), np.zeros(len(m), bool)
-    for path, part in m.groupby('adapter'):
-        lab = pd.read_csv(run_dir/path/'labels.csv')
-        y = int(part.y.iloc[0])
-        t = clip_text_embeddings([part.prompt.iloc[0]], clip, proc)[0]
-        e_all = clip_image_embeddings([out/f for f in part.file], clip, proc)
-        for tg, idx in part.groupby('target').indices.items():
-            real = tr[tr.id.isin(lab.id[lab.label == tg])]
-            c = clip_image_embeddings(list(real.image), clip, proc).mean(0)
-            e = e_all[idx]
-            s = score_embeddings(e, t, c, gc.alpha)
-            rows = part.index[idx]
-            scores[rows] = s; kept[rows] = filter_group(s, int(part.quota.iloc[0]), gc.keep_frac, gc.threshold)
-    short = m.assign(kept=kept).groupby(['y', 'target']).agg(k=('kept', 'sum'), q=('quota', 'first'))
-    for (y, tg), r in short[short.k < short.q].iterrows():
-        warnings.warn(f"generate: ddm class y={y}, indicator group t{tg} kept {r.k} of its quota of {r.q} images; lower the threshold")
-    m['clip_score'] = scores.round(5); m['kept'] = kept
-    _rewrite_manifest(man_path, m)
-    write_marker(run_dir, 'generate-ddm', h, seconds=round(time.time() - t0, 1), images=len(m), kept=int(kept.sum()))
-    log.info(f"generate: ddm {len(m)} images, {int(kept.sum())} kept in {time.time() - t0:.0f} s -> {man_path}")
-    ps.wait_for_everyone()
-    return m
+    def reference(self, unit, df, run_dir):
+        "The class's real train images that the indicator put in the unit's group."
+        lab = pd.read_csv(Path(run_dir)/unit.adapter.iloc[0]/'labels.csv')
+        tr = df[df.split == 'train']
+        return list(tr[tr.id.isin(lab.id[lab.label == int(unit.cluster.iloc[0][1:])])].image)
+    def unit_prompt(self, unit, df): return unit.prompt.iloc[0]
+    def unit_name(self, unit): return f"ddm class y={int(unit.y.iloc[0])}, indicator group {unit.cluster.iloc[0]}"
+
+register(DDM('ddm'));

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 
-from .core import FairsynthError, group_name, save_json, load_json, get_logger
+from .core import FairsynthError, group_name, save_json, load_json, get_logger, load_config, save_fig, atomic_write
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'HEADLINE', 'LABELS', 'group_metrics', 'predict_split', 'metrics_from_preds', 'evaluate_learner',
@@ -160,7 +160,6 @@ def plot_curves(histories:dict):
 
 def run_evaluate(run_dir) -> dict:
     "The evaluation stage: `metrics.json`, `results.md` and figures from every trained model of the run."
-    from fairsynth_nb.core import load_config, save_fig, atomic_write
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     n_a = 2

@@ -6,26 +6,32 @@ Docs: https://fairsynth.github.io/fairsynth_nb/finetune.html.md"""
 
 # %% ../nbs/05_finetune.ipynb #f56b1f0b
 from __future__ import annotations
-import json, math, os, shutil, time, warnings
+import importlib, json, math, os, shutil, time, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from diffusers import DDPMScheduler
 from PIL import Image
+from safetensors.torch import save_file, load_file
+from tqdm.auto import tqdm
 
-from .core import (FairsynthError, FinetuneConfig, group_name, save_json, load_json, config_hash, seed_everything,
-                               get_logger, load_config, stage_done, write_marker)
+from .core import (FairsynthError, FinetuneConfig, RunConfig, Stage, group_name, save_json, load_json, config_hash,
+                               seed_everything, get_logger, load_config)
 from .data import load_image, group_prompt, class_prompt, dataset_from_config
-from .minisd import model_id, MINICLIP_PATH
+from .minisd import model_id, MINICLIP_PATH, load_pipeline, generate, default_batch_size, _device
+from .cluster import load_assignments
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'LORA_FILE', 'UNET_FILE', 'REGULARISER_FILE', 'TEXT_LORA_TARGETS', 'TEXT_LORA_FILE', 'GENERATORS',
-           'FINETUNED', 'crop_square', 'encode_images', 'encode_prompts', 'LatentCache', 'add_lora', 'lora_state_dict',
+           'PLUGINS', 'crop_square', 'encode_images', 'encode_prompts', 'LatentCache', 'add_lora', 'lora_state_dict',
            'remove_lora', 'add_text_lora', 'remove_text_lora', 'text_lora_state_dict', 'unet_weights',
            'load_unet_weights', 'train_dtype', 'cpu_processes', 'make_accelerator', 'compile_unet', 'adamw',
-           'train_adapter', 'group_dir', 'check_generator', 'finetune_jobs', 'class_images', 'run_finetune',
+           'TrainHook', 'LoraHook', 'FullUNetHook', 'TextEncoderHook', 'PriorHook', 'RegulariserHook', 'SpeedHook',
+           'train_hooks', 'train_adapter', 'group_dir', 'Generator', 'Vanilla', 'GroupAdapters', 'register',
+           'generator_names', 'get_generator', 'check_generator', 'finetune_jobs', 'class_images', 'run_finetune',
            'load_adapter_index']
 
 # %% ../nbs/05_finetune.ipynb #df5c1fef
@@ -41,7 +47,7 @@ def crop_square(item, size:int, rng=None):
     l, t = ((w - size) // 2, (h - size) // 2) if rng is None else (int(rng.integers(w - size + 1)), int(rng.integers(h - size + 1)))
     return im.crop((l, t, l + size, t + size))
 
-def _pixels(images, size:int, rngs=None) -> torch.Tensor:
+def _crop_pixels(images, size:int, rngs=None) -> torch.Tensor:
     rngs = rngs if rngs is not None else [None] * len(images)
     arr = np.stack([np.asarray(crop_square(x, size, r)) for x, r in zip(images, rngs)]).astype(np.float32) / 127.5 - 1
     return torch.from_numpy(arr).permute(0, 3, 1, 2)
@@ -50,12 +56,11 @@ def _pixels(images, size:int, rngs=None) -> torch.Tensor:
 def encode_images(pipe, images, size:int|None=None, bs:int|None=None, rngs=None) -> tuple[torch.Tensor, torch.Tensor]:
     """VAE latent means and standard deviations (unscaled) of `images`, centre-cropped (or randomly, one numpy Generator per
     image in `rngs`), `bs` at a time (default: 64 for mini-SD, 8 at 512x512 on a GPU)."""
-    from fairsynth_nb.minisd import default_batch_size
     size = size or pipe.unet.config.sample_size * pipe.vae_scale_factor
     bs = bs or default_batch_size(pipe)
     means, stds = [], []
     for i in range(0, len(images), bs):
-        px = _pixels(images[i:i+bs], size, rngs[i:i+bs] if rngs is not None else None).to(pipe.device, pipe.vae.dtype)
+        px = _crop_pixels(images[i:i+bs], size, rngs[i:i+bs] if rngs is not None else None).to(pipe.device, pipe.vae.dtype)
         d = pipe.vae.encode(px).latent_dist
         means.append(d.mean.float().cpu()); stds.append(d.std.float().cpu())
     return torch.cat(means), torch.cat(stds)
@@ -169,7 +174,6 @@ def load_unet_weights(unet, weights:dict, where:str='UNet weights'):
     unet.load_state_dict({names[k]: v for k, v in weights.items()}, strict=False)
 
 def _save_checkpoint(out:Path, step:int, unet, opt, gen, keep:int, reg=None, te=None, full:bool=False):
-    from safetensors.torch import save_file
     d = out/'checkpoints'/f'checkpoint-{step}'
     tmp = out/'checkpoints'/f'.tmp-{step}'
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
@@ -181,7 +185,6 @@ def _save_checkpoint(out:Path, step:int, unet, opt, gen, keep:int, reg=None, te=
     for old in _ckpt_dirs(out)[:-keep]: shutil.rmtree(old, ignore_errors=True)
 
 def _load_checkpoint(d:Path, unet, opt, gen, reg=None, te=None, full:bool=False) -> int:
-    from safetensors.torch import load_file
     from peft import set_peft_model_state_dict
     from diffusers.utils import convert_unet_state_dict_to_peft
     try:
@@ -195,11 +198,11 @@ def _load_checkpoint(d:Path, unet, opt, gen, reg=None, te=None, full:bool=False)
     if reg is not None and st.get('reg') is not None: reg.load_state_dict(st['reg'])
     return int(st['step'])
 
+# %% ../nbs/05_finetune.ipynb #6a60f4a3
 def train_dtype(cfg:FinetuneConfig, device=None) -> torch.dtype:
     """The dtype to load the pipeline in for finetuning, as diffusers' training scripts choose it: the frozen weights in
     half precision under fp16/bf16 mixed precision on a GPU (the LoRA weights train in float32), float32 otherwise and
     for a whole-UNet finetune (its weights train)."""
-    from fairsynth_nb.minisd import _device
     device = _device(device)
     if not str(device).startswith('cuda') or cfg.full_unet or cfg.mixed_precision == 'no': return torch.float32
     return {'fp16': torch.float16, 'bf16': torch.bfloat16}[cfg.mixed_precision]
@@ -241,143 +244,266 @@ def _hparams(cfg:FinetuneConfig) -> dict:
     return ({k: getattr(cfg, k) for k in keys} | ({'train_text_encoder': True} if cfg.train_text_encoder else {})
             | ({'full_unet': True} if cfg.full_unet else {}) | ({'center_crop': False} if not cfg.center_crop else {}))
 
+# %% ../nbs/05_finetune.ipynb #83ec08ed
+class TrainHook:
+    """One option of `train_adapter`, as a hook on its loop (fastai's callbacks, in small). `setup` adds what it trains to
+    `r.params`; `batch` and `loss` change each step's batch and loss; `save` writes what it adds to the adapter folder;
+    `undo` leaves the pipeline as it was. The base class does nothing."""
+    def setup(self, r): pass
+    def batch(self, r, lat, cond): return lat, cond
+    def loss(self, r, idx, pred, target, loss): return loss
+    def save(self, r, out:Path, res:dict): pass
+    def undo(self, r): pass
+
+class LoraHook(TrainHook):
+    "A LoRA on the UNet (the default): initialised from the seed alone, saved as diffusers reads it, removed afterwards."
+    file, added = LORA_FILE, False
+    def setup(self, r):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(r.cfg.seed); r.params += add_lora(r.unet, r.cfg.rank, r.cfg.lora_targets)
+        self.added = True
+    def write(self, r, folder:Path):
+        from diffusers import StableDiffusionPipeline
+        StableDiffusionPipeline.save_lora_weights(folder, unet_lora_layers=lora_state_dict(r.unet), safe_serialization=True,
+                                                  text_encoder_lora_layers=text_lora_state_dict(r.te) if r.te is not None else None)
+    def undo(self, r):
+        if self.added: remove_lora(r.unet)
+
+class FullUNetHook(TrainHook):
+    "DreamBooth proper (`full_unet`): every UNet weight trains; the base weights come back afterwards."
+    file, base = UNET_FILE, None
+    def setup(self, r):
+        if r.unet.dtype != torch.float32:
+            raise FairsynthError(f"finetune.full_unet trains every UNet weight: load the pipeline in float32 (it is in {r.unet.dtype}); "
+                                 "mixed_precision='fp16' or 'bf16' still computes in half precision")
+        self.base = unet_weights(r.unet, copy=True); r.unet.requires_grad_(True); r.params += list(r.unet.parameters())
+    def write(self, r, folder:Path): save_file(unet_weights(r.unet), folder/UNET_FILE)
+    def undo(self, r):
+        if self.base is not None: load_unet_weights(r.unet, self.base); r.unet.requires_grad_(False)
+
+class TextEncoderHook(TrainHook):
+    "A LoRA on the text encoder too (`train_text_encoder`): the prompts then go through it at every step."
+    def setup(self, r):
+        te = r.pipe.text_encoder
+        tok = {'instance': _tokens(r.pipe, [r.prompt]), 'class': _tokens(r.pipe, [r.class_prompt]) if r.prior else None}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(r.cfg.seed + 1); r.params += add_text_lora(te, r.cfg.rank)
+        r.te = te; te.train()
+        r.embed = lambda which: te(tok[which].to(r.dev))[0].float()
+    def undo(self, r):
+        if r.te is not None: remove_text_lora(r.te); r.te.eval()
+
+class PriorHook(TrainHook):
+    "DreamBooth's prior preservation: each batch also holds as many class images, whose loss counts `prior_loss_weight`."
+    def setup(self, r): self.lats = LatentCache(r.pipe, r.class_images, r.draws, r.crop); r.cemb = encode_prompts(r.pipe, [r.class_prompt])
+    def batch(self, r, lat, cond):
+        m, s = self.lats[torch.randint(len(self.lats), (r.bs,), generator=r.gen)]
+        return (torch.cat([lat, m + s * torch.randn(m.shape, generator=r.gen)]), torch.cat([cond, r.embed('class').expand(r.bs, -1, -1)]))
+    def loss(self, r, idx, pred, target, loss):
+        p_i, p_c = pred.float().chunk(2); t_i, t_c = target.float().chunk(2)
+        return F.mse_loss(p_i, t_i) + r.cfg.prior_loss_weight * F.mse_loss(p_c, t_c)
+
+class RegulariserHook(TrainHook):
+    """A trainable term on the UNet's predictions for the batch's instance images and their indices, with a `weight` w and
+    `hparams()`: loss = (1 - w) * noise loss + w * its loss (DDM's indicator). Saved beside the adapter."""
+    def __init__(self, reg): self.reg = reg
+    def setup(self, r): r.reg = self.reg.to(r.dev).train(); r.params += list(self.reg.parameters())
+    def loss(self, r, idx, pred, target, loss):
+        w = self.reg.weight
+        return (1 - w) * loss + w * self.reg(pred[:r.bs].float(), idx.to(r.dev))
+    def save(self, r, out, res):
+        self.reg.eval(); save_file({k: v.contiguous() for k, v in self.reg.state_dict().items()}, out/REGULARISER_FILE)
+        res['regulariser'] = self.reg.hparams()
+
+class SpeedHook(TrainHook):
+    "Gradient checkpointing and `torch.compile`, when the config asks for them."
+    def setup(self, r):
+        if r.cfg.gradient_checkpointing: r.unet.enable_gradient_checkpointing()
+        if r.cfg.compile_unet: compile_unet(r.unet)
+    def undo(self, r):
+        if r.cfg.gradient_checkpointing: r.unet.disable_gradient_checkpointing()
+
+def train_hooks(cfg:FinetuneConfig, prior:bool=False, regulariser=None) -> list[TrainHook]:
+    "The hooks of a run, in the order they act: prior preservation, the UNet's weights, text encoder, regulariser, speed."
+    return (([PriorHook()] if prior else []) + [FullUNetHook() if cfg.full_unet else LoraHook()]
+            + ([TextEncoderHook()] if cfg.train_text_encoder else []) + ([RegulariserHook(regulariser)] if regulariser is not None else [])
+            + [SpeedHook()])
+
+# %% ../nbs/05_finetune.ipynb #132aeebb
+class _Run:
+    "The state of one `train_adapter` run, which its hooks read and change."
+    def __init__(self, **kw):
+        self.te = self.reg = self.bar = None; self.params = []
+        self.__dict__.update(kw)
+    def embed(self, which:str) -> torch.Tensor: return (self.emb if which == 'instance' else self.cemb).to(self.dev)
+
+def _micro_step(r, hooks, lats) -> torch.Tensor:
+    "One forward and backward pass on a batch drawn from the instance images (and whatever the hooks add)."
+    idx = torch.randint(len(lats), (r.bs,), generator=r.gen)
+    m, s = lats[idx]
+    lat, cond = m + s * torch.randn(m.shape, generator=r.gen), r.embed('instance').expand(r.bs, -1, -1)
+    for h in hooks: lat, cond = h.batch(r, lat, cond)
+    lat = (lat * r.sf).to(r.dev)
+    noise = torch.randn(lat.shape, generator=r.gen).to(r.dev)
+    t = torch.randint(0, r.noise_sched.config.num_train_timesteps, (len(lat),), generator=r.gen).to(r.dev)
+    noisy = r.noise_sched.add_noise(lat, noise, t)
+    target = noise if r.noise_sched.config.prediction_type == 'epsilon' else r.noise_sched.get_velocity(lat, noise, t)
+    with r.acc.autocast():     # inputs in the UNet's dtype: float16 frozen weights on a GPU, float32 on a CPU
+        pred = r.unet(noisy.to(r.dtype), t, cond.to(r.dev, r.dtype)).sample
+    loss = F.mse_loss(pred.float(), target.float())
+    for h in hooks: loss = h.loss(r, idx, pred, target, loss)
+    r.acc.backward(loss)
+    if r.acc.sync_gradients and r.cfg.max_grad_norm: r.acc.clip_grad_norm_(r.params, r.cfg.max_grad_norm)
+    r.opt.step(); r.opt.zero_grad()
+    return loss
+
+def _fit_adapter(r, hooks, lats, out:Path, name:str, progress:bool, on_step) -> tuple[int, float]:
+    "The steps from the last checkpoint (if any) to `max_train_steps`, with a checkpoint every `checkpointing_steps`."
+    cfg, opt = r.cfg, getattr(r.opt, 'optimizer', r.opt)
+    ckpts = _ckpt_dirs(out)
+    step = r.resumed_from = _load_checkpoint(ckpts[-1], r.unet, opt, r.gen, r.reg, r.te, cfg.full_unet) if ckpts else 0
+    r.unet.train()
+    r.bar = tqdm(total=cfg.max_train_steps, initial=step, desc=name, disable=not progress, leave=False)
+    loss = torch.tensor(float('nan'))
+    while step < cfg.max_train_steps:
+        for _ in range(cfg.gradient_accumulation_steps):
+            with r.acc.accumulate(r.unet): loss = _micro_step(r, hooks, lats)
+        step += 1; r.bar.update(1); r.bar.set_postfix(loss=f'{loss.item():.4f}')
+        if step % cfg.checkpointing_steps == 0 and step < cfg.max_train_steps:
+            _save_checkpoint(out, step, r.unet, opt, r.gen, cfg.checkpoints_total_limit, r.reg, r.te, cfg.full_unet)
+        if on_step is not None: on_step(step)
+    return step, float(loss.item())
+
+def _weights(hooks) -> TrainHook: return next(h for h in hooks if isinstance(h, (LoraHook, FullUNetHook)))
+
+def _save_adapter(r, hooks, out:Path, res:dict) -> dict:
+    "Write the adapter's weights (whole or not at all), what the hooks add, and `adapter.json`; drop the checkpoints."
+    weights = _weights(hooks)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out/'.final'; shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir()
+    weights.write(r, tmp)
+    os.replace(tmp/weights.file, out/weights.file); shutil.rmtree(tmp, ignore_errors=True)
+    for h in hooks: h.save(r, out, res)
+    save_json(res, out/'adapter.json')
+    shutil.rmtree(out/'checkpoints', ignore_errors=True)
+    return res
+
 def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, class_images=None, class_prompt:str|None=None,
                   accelerator=None, info:dict|None=None, progress:bool=True, on_step=None, regulariser=None) -> dict:
-    "Train one LoRA adapter on `images` with `prompt` (and prior preservation on `class_images`) into folder `out`."
-    # `regulariser`: an optional trainable module with a `weight` w and `hparams()`; called on the UNet's predictions for the
-    # batch's instance images and their indices, it adds its term: loss = (1 - w) * noise loss + w * its loss (DDM's indicator).
-    from tqdm.auto import tqdm
-    cfg = cfg or FinetuneConfig()
-    out = Path(out)
+    """Train one adapter on `images` with `prompt` into folder `out`: a LoRA, or the whole UNet (`full_unet`), with prior
+    preservation on `class_images`, a text-encoder LoRA and a `regulariser` (see `RegulariserHook`) as the config asks."""
+    cfg, out = cfg or FinetuneConfig(), Path(out)
     if len(images) == 0: raise FairsynthError(f"{out}: no training image for this adapter")
+    if cfg.full_unet and regulariser is not None: raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with the ddm generator")
     prior = cfg.with_prior_preservation and class_images is not None and len(class_images) > 0
     h = config_hash([_hparams(cfg), prompt, class_prompt if prior else None, len(images), model_id(pipe.name_or_path)]
                     + ([regulariser.hparams()] if regulariser is not None else []))
-    meta = out/'adapter.json'
-    full = cfg.full_unet
-    if full and (cfg.train_text_encoder or regulariser is not None):
-        raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with finetune.train_text_encoder or the ddm generator")
-    if full and pipe.unet.dtype != torch.float32:
-        raise FairsynthError(f"finetune.full_unet trains every UNet weight: load the pipeline in float32 (it is in {pipe.unet.dtype}); "
-                             "mixed_precision='fp16' or 'bf16' still computes in half precision")
-    wfile = UNET_FILE if full else LORA_FILE
-    if (out/wfile).exists() and meta.exists() and load_json(meta).get('hash') == h: return load_json(meta)
+    hooks = train_hooks(cfg, prior, regulariser)
+    if (out/_weights(hooks).file).exists() and (out/'adapter.json').exists() and load_json(out/'adapter.json').get('hash') == h:
+        return load_json(out/'adapter.json')
     acc = accelerator or make_accelerator(cfg.mixed_precision, cfg.gradient_accumulation_steps)
     if pipe.device != acc.device: pipe.to(acc.device)   # as diffusers' scripts do: the models go where the accelerator trains
     t0 = time.time()
-    unet, sched = pipe.unet, pipe.scheduler
-    from diffusers import DDPMScheduler
-    noise_sched = DDPMScheduler.from_config(sched.config)
     draws = cfg.max_train_steps * cfg.train_batch_size * cfg.gradient_accumulation_steps
-    crop = None if cfg.center_crop else cfg.seed
-    lats = LatentCache(pipe, images, draws, crop)
-    emb = encode_prompts(pipe, [prompt])
-    if prior:
-        clats = LatentCache(pipe, class_images, draws, crop); cemb = encode_prompts(pipe, [class_prompt])
-    sf = pipe.vae.config.scaling_factor
-    if full:                                        # DreamBooth proper: every UNet weight trains; the base comes back afterwards
-        base_weights = unet_weights(unet, copy=True); unet.requires_grad_(True); params = list(unet.parameters())
-    else:
-        with torch.random.fork_rng(devices=[]):       # the LoRA init depends on the seed alone
-            torch.manual_seed(cfg.seed); params = add_lora(unet, cfg.rank, cfg.lora_targets)
-    te, tok, ctok = (pipe.text_encoder if cfg.train_text_encoder else None), None, None
-    if te is not None:        # the prompts then go through the text encoder at every step: their embeddings train too
-        tok, ctok = _tokens(pipe, [prompt]), (_tokens(pipe, [class_prompt]) if prior else None)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed + 1); params = params + add_text_lora(te, cfg.rank)
-        te.train()
-    def embed(tokens, cached): return te(tokens.to(acc.device))[0].float() if te is not None else cached.to(acc.device)
-    if regulariser is not None: regulariser.to(acc.device).train(); params = params + list(regulariser.parameters())
-    if cfg.gradient_checkpointing: unet.enable_gradient_checkpointing()
-    if cfg.compile_unet: compile_unet(unet)
-    opt = adamw(params, cfg.learning_rate, acc.device)
-    opt = acc.prepare_optimizer(opt)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    step, bar, dev, bs = 0, None, acc.device, cfg.train_batch_size
-    dtype = unet.dtype          # once: diffusers' `ModelMixin.dtype` walks every module (13 ms a call on mini-SD)
+    r = _Run(pipe=pipe, unet=pipe.unet, cfg=cfg, acc=acc, dev=acc.device, bs=cfg.train_batch_size, gen=torch.Generator().manual_seed(cfg.seed),
+             prompt=prompt, class_prompt=class_prompt, class_images=class_images, prior=prior, draws=draws,
+             crop=None if cfg.center_crop else cfg.seed, sf=pipe.vae.config.scaling_factor,
+             noise_sched=DDPMScheduler.from_config(pipe.scheduler.config))
+    lats = LatentCache(pipe, images, draws, r.crop)
+    r.emb = encode_prompts(pipe, [prompt])
     try:
-        ckpts = _ckpt_dirs(out)
-        if ckpts: step = _load_checkpoint(ckpts[-1], unet, opt.optimizer if hasattr(opt, 'optimizer') else opt, gen, regulariser, te, full)
-        resumed_from = step
-        unet.train()
-        bar = tqdm(total=cfg.max_train_steps, initial=step, desc=info.get('name', out.name) if info else out.name, disable=not progress, leave=False)
-        while step < cfg.max_train_steps:
-            for _ in range(cfg.gradient_accumulation_steps):
-                with acc.accumulate(unet):
-                    idx = torch.randint(len(lats), (bs,), generator=gen)
-                    m, s = lats[idx]
-                    lat = m + s * torch.randn(m.shape, generator=gen)
-                    cond = embed(tok, emb).expand(bs, -1, -1)
-                    if prior:
-                        m, s = clats[torch.randint(len(clats), (bs,), generator=gen)]
-                        lat = torch.cat([lat, m + s * torch.randn(m.shape, generator=gen)])
-                        cond = torch.cat([cond, embed(ctok, cemb).expand(bs, -1, -1)])
-                    lat = (lat * sf).to(dev)
-                    noise = torch.randn(lat.shape, generator=gen).to(dev)
-                    t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(lat),), generator=gen).to(dev)
-                    noisy = noise_sched.add_noise(lat, noise, t)
-                    target = noise if noise_sched.config.prediction_type == 'epsilon' else noise_sched.get_velocity(lat, noise, t)
-                    with acc.autocast():     # inputs in the UNet's dtype: float16 frozen weights on a GPU, float32 on a CPU
-                        pred = unet(noisy.to(dtype), t, cond.to(dev, dtype)).sample
-                    if prior:
-                        p_i, p_c = pred.float().chunk(2); t_i, t_c = target.float().chunk(2)
-                        loss = F.mse_loss(p_i, t_i) + cfg.prior_loss_weight * F.mse_loss(p_c, t_c)
-                    else: loss = F.mse_loss(pred.float(), target.float())
-                    if regulariser is not None:
-                        w = regulariser.weight
-                        loss = (1 - w) * loss + w * regulariser(pred[:bs].float(), idx.to(dev))
-                    acc.backward(loss)
-                    if acc.sync_gradients and cfg.max_grad_norm: acc.clip_grad_norm_(params, cfg.max_grad_norm)
-                    opt.step(); opt.zero_grad()
-            step += 1; bar.update(1); bar.set_postfix(loss=f'{loss.item():.4f}')
-            if step % cfg.checkpointing_steps == 0 and step < cfg.max_train_steps:
-                _save_checkpoint(out, step, unet, opt.optimizer if hasattr(opt, 'optimizer') else opt, gen, cfg.checkpoints_total_limit, regulariser, te, full)
-            if on_step is not None: on_step(step)
-        from diffusers import StableDiffusionPipeline
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out/'.final'; shutil.rmtree(tmp, ignore_errors=True)
-        if full:
-            from safetensors.torch import save_file
-            tmp.mkdir(); save_file(unet_weights(unet), tmp/UNET_FILE)
-        else: StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=lora_state_dict(unet), safe_serialization=True,
-                                                        text_encoder_lora_layers=text_lora_state_dict(te) if te is not None else None)
-        os.replace(tmp/wfile, out/wfile); shutil.rmtree(tmp, ignore_errors=True)
+        for hk in hooks: hk.setup(r)
+        r.opt = acc.prepare_optimizer(adamw(r.params, cfg.learning_rate, acc.device))
+        r.dtype = r.unet.dtype      # once: diffusers' `ModelMixin.dtype` walks every module (13 ms a call on mini-SD)
+        step, loss = _fit_adapter(r, hooks, lats, out, info.get('name', out.name) if info else out.name, progress, on_step)
         res = dict(**(info or {}), prompt=prompt, token=cfg.instance_token if cfg.instance_token in prompt.split() else None,
                    class_prompt=class_prompt if prior else None, n_images=len(images), n_class_images=len(class_images) if prior else 0,
-                   n_encoded=lats.n_encoded,
-                   steps=step, resumed_from=resumed_from, final_loss=float(loss.item()), seconds=round(time.time() - t0, 2), hash=h, **{'hparams': _hparams(cfg)})
-        if regulariser is not None:
-            from safetensors.torch import save_file
-            regulariser.eval(); save_file({k: v.contiguous() for k, v in regulariser.state_dict().items()}, out/REGULARISER_FILE)
-            res['regulariser'] = regulariser.hparams()
-        save_json(res, meta)
-        shutil.rmtree(out/'checkpoints', ignore_errors=True)
-        return res
+                   n_encoded=lats.n_encoded, steps=step, resumed_from=r.resumed_from, final_loss=loss,
+                   seconds=round(time.time() - t0, 2), hash=h, hparams=_hparams(cfg))
+        return _save_adapter(r, hooks, out, res)
     finally:
-        if bar is not None: bar.close()
-        if cfg.gradient_checkpointing: unet.disable_gradient_checkpointing()
-        if full: load_unet_weights(unet, base_weights); unet.requires_grad_(False)
-        else: remove_lora(unet)
-        unet.eval()
-        if te is not None: remove_text_lora(te); te.eval()
-        acc.free_memory()
+        if r.bar is not None: r.bar.close()
+        for hk in reversed(hooks): hk.undo(r)
+        r.unet.eval(); acc.free_memory()
 
 # %% ../nbs/05_finetune.ipynb #ab517a72
-GENERATORS = ('vanilla', 'lora', 'dreambooth', 'clustered', 'ddm')
-FINETUNED = ('lora', 'dreambooth', 'clustered', 'ddm')      # ddm: one model per class with DDM's indicator (see 10_ddm)
-
 def group_dir(y:int, a:int) -> str: return f'y{y}_a{a}'
+
+class Generator:
+    """A way of making the synthetic set, known by its name. This chapter gives what it finetunes: `jobs` (the models to
+    train) and `train` (one of them); 06_generate adds what it plans and how it samples; 10_ddm registers one more."""
+    finetuned, clustered = True, False       # trains models; needs the clustering stage
+    def __init__(self, name:str): self.name = name
+    def __repr__(self): return f"{type(self).__name__}({self.name!r})"
+    def finetune_reads(self, cfg:RunConfig) -> list:
+        "The config sections (and model ids) whose hash decides whether the finetuning stage must run again."
+        return [cfg.data, cfg.finetune.hash_dict() | {'generator': self.name}, model_id(cfg.finetune.model)]
+    def jobs(self, df:pd.DataFrame, cfg:RunConfig, run_dir:Path) -> tuple[list, list]:
+        "The models to train (dicts with at least `out`), and the groups skipped."
+        raise FairsynthError(f"the {self.name} generator finetunes nothing")
+    def train(self, pipe, job:dict, cfg:RunConfig, acc, run_dir:Path, progress:bool=True) -> dict:
+        "Train the model of `job` into `job['out']`."
+        raise NotImplementedError
+    def index_entry(self, job:dict, run_dir:Path) -> dict:
+        "The job's entry in `adapters/<generator>/index.json`."
+        return dict({k: job[k] for k in ('group', 'y', 'a', 'cluster', 'name', 'n', 'prompt')}, path=str(Path(job['out']).relative_to(run_dir)))
+    def index_info(self, cfg:RunConfig) -> dict: return {}
+
+class Vanilla(Generator):
+    "The base model prompted with each group's prompt: nothing to finetune."
+    finetuned = False
+
+class GroupAdapters(Generator):
+    "One adapter per group (LoRA with the group prompt, or DreamBooth with the identifier token), or per cluster of each group (`clustered`)."
+    def __init__(self, name:str, dreambooth:bool=True, clustered:bool=False):
+        super().__init__(name); self.dreambooth, self.clustered = dreambooth, clustered
+    def finetune_reads(self, cfg):
+        r = super().finetune_reads(cfg)
+        return r + [cfg.cluster, model_id(cfg.cluster.clip_model, MINICLIP_PATH)] if self.clustered else r
+    def jobs(self, df, cfg, run_dir):
+        assign = load_assignments(run_dir) if self.clustered else None
+        return finetune_jobs(df, self.name, cfg.finetune, assign, Path(run_dir)/'adapters')
+    def train(self, pipe, j, cfg, acc, run_dir, progress=True):
+        fc, cls = cfg.finetune, None
+        if fc.with_prior_preservation and j['class_prompt']:
+            cls = class_images(pipe, j['class_prompt'], fc.num_class_images, Path(run_dir)/'adapters'/'_class_images', fc.seed)
+        r = train_adapter(pipe, j['images'], j['prompt'], j['out'], fc, class_images=cls, class_prompt=j['class_prompt'],
+                          accelerator=acc, info={k: j[k] for k in ('group', 'y', 'a', 'cluster', 'name')}, progress=progress)
+        get_logger(run_dir).info(f"finetune: {self.name} {j['name']}: {r['n_images']} images, {r['steps']} steps, {r['seconds']:.0f} s")
+        return r
+
+GENERATORS = {}                 # name -> Generator, in the order of the method (a later chapter adds its own)
+PLUGINS = {'ddm': 'fairsynth_nb.ddm'}   # generators of later chapters, by the module that registers them
+
+def register(gen:Generator) -> Generator:
+    "Make `gen` known by its name to every stage and to the command."
+    GENERATORS[gen.name] = gen; return gen
+
+for _g in (Vanilla('vanilla'), GroupAdapters('lora', dreambooth=False), GroupAdapters('dreambooth'), GroupAdapters('clustered', clustered=True)):
+    register(_g)
+
+def generator_names(finetuned:bool=False) -> list[str]:
+    "The names of the generators (those that finetune a model, with `finetuned`), a later chapter's included."
+    names = list(dict.fromkeys(list(GENERATORS) + list(PLUGINS)))
+    return [n for n in names if not finetuned or n not in GENERATORS or GENERATORS[n].finetuned]
+
+def get_generator(name:str, finetuned:bool=False) -> Generator:
+    "The generator called `name`, with a clear error for an unknown one."
+    if name not in GENERATORS and name in PLUGINS:
+        importlib.import_module(PLUGINS[name])   # a later chapter's module registers its generator on import; it imports this one, so not at the top
+    g = GENERATORS.get(name)
+    if g is None or (finetuned and not g.finetuned):
+        raise FairsynthError(f"unknown generator {name!r}; expected one of {', '.join(generator_names(finetuned))}")
+    return g
 
 def check_generator(generator:str, finetuned:bool=False) -> str:
     "Check a generator name."
-    allowed = FINETUNED if finetuned else GENERATORS
-    if generator not in allowed: raise FairsynthError(f"unknown generator {generator!r}; expected one of {', '.join(allowed)}")
-    return generator
+    return get_generator(generator, finetuned).name
 
 def finetune_jobs(df:pd.DataFrame, generator:str, cfg:FinetuneConfig, assign:pd.DataFrame|None=None, root=Path('adapters')) -> tuple[list, list]:
     "The adapters `generator` needs for table `df`, and the groups/clusters skipped as too small."
-    check_generator(generator, finetuned=True)
-    if generator == 'ddm': raise FairsynthError("the ddm generator trains one model per class: its jobs are fairsynth_nb.ddm.ddm_jobs")
+    g = get_generator(generator, finetuned=True)
+    if not isinstance(g, GroupAdapters): raise FairsynthError(f"the {generator} generator does not train adapters per group: its jobs are {type(g).__name__}.jobs")
     n_a = df.attrs.get('n_a', 2)
     tr = df[df.split == 'train']
     jobs, skipped = [], []
@@ -385,10 +511,9 @@ def finetune_jobs(df:pd.DataFrame, generator:str, cfg:FinetuneConfig, assign:pd.
         y, a = gid // n_a, gid % n_a
         part = tr[tr.group == gid]
         if part.empty: raise FairsynthError(f"group {group_name(y, a)} has no train image: nothing to finetune on")
-        db = generator != 'lora'
-        prompt = group_prompt(df, y, a, token=cfg.instance_token if db else None)
-        cprompt = class_prompt(df, y, a) if db else None
-        if generator == 'clustered':
+        prompt = group_prompt(df, y, a, token=cfg.instance_token if g.dreambooth else None)
+        cprompt = class_prompt(df, y, a) if g.dreambooth else None
+        if g.clustered:
             if assign is None: raise FairsynthError("the clustered generator needs clusters/assignments.csv: run `fairsynth cluster` first")
             ga = assign[assign.group == gid]
             if ga.empty: raise FairsynthError(f"clusters/assignments.csv has no row for group {group_name(y, a)}: run `fairsynth cluster` again")
@@ -410,7 +535,6 @@ def finetune_jobs(df:pd.DataFrame, generator:str, cfg:FinetuneConfig, assign:pd.
 def class_images(pipe, prompt:str, n:int, folder, seed:int=0) -> list:
     """`n` images of `prompt` from the base model (DreamBooth's class images), made once and kept as PNGs in `folder`,
     under a key of the prompt, the seed, the model's weights and the resolution."""
-    from fairsynth_nb.minisd import generate
     folder = Path(folder)/config_hash([prompt, seed, model_id(pipe.name_or_path), pipe.unet.config.sample_size * pipe.vae_scale_factor])
     have = sorted(folder.glob('*.png')) if folder.is_dir() else []
     if len(have) >= n: return [str(p) for p in have[:n]]
@@ -424,50 +548,26 @@ def class_images(pipe, prompt:str, n:int, folder, seed:int=0) -> list:
     return [str(folder/f'{i:04d}.png') for i in range(n)]
 
 def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bool=True) -> dict:
-    "The finetuning stage: train every adapter `generator` needs into `<run_dir>/adapters/<generator>/`."
-    from fairsynth_nb.minisd import load_pipeline
-    from fairsynth_nb.cluster import load_assignments
-    run_dir = Path(run_dir)
+    "The finetuning stage: train every model `generator` needs into `<run_dir>/adapters/<generator>/`, and write its index."
     cfg = load_config(run_dir)
+    gen = get_generator(generator or cfg.finetune.generator, finetuned=True)
+    index = Path(run_dir)/'adapters'/gen.name/'index.json'
+    st = Stage(run_dir, f'finetune-{gen.name}', gen.finetune_reads, [index.relative_to(run_dir)], force, cfg)
+    if st.skipped: return load_json(index)
     fc = cfg.finetune
-    generator = check_generator(generator or fc.generator, finetuned=True)
-    if generator == 'ddm':
-        from fairsynth_nb.ddm import run_finetune_ddm
-        return run_finetune_ddm(run_dir, force=force, progress=progress)
-    stage = f'finetune-{generator}'
-    h = config_hash([cfg.data, fc.hash_dict() | {'generator': generator}, model_id(fc.model)]
-                    + ([cfg.cluster, model_id(cfg.cluster.clip_model, MINICLIP_PATH)] if generator == 'clustered' else []))
-    log = get_logger(run_dir)
-    index = run_dir/'adapters'/generator/'index.json'
-    if not force and stage_done(run_dir, stage, h) and index.exists():
-        log.info(f'finetune: {generator} adapters already trained (same config), skipped'); return load_json(index)
-    t0 = time.time()
-    df = dataset_from_config(cfg)
-    assign = load_assignments(run_dir) if generator == 'clustered' else None
-    jobs, skipped = finetune_jobs(df, generator, fc, assign, run_dir/'adapters')
-    for s in skipped: log.warning(f"finetune: {s['name']} has {s['n']} image(s) (< min_images={fc.min_images}): no adapter; "
-                                  "generation uses the bias-aligned group's adapter (extreme-bias recipe)")
-    acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps)     # several processes share the adapters out
+    jobs, skipped = gen.jobs(dataset_from_config(cfg), cfg, st.run_dir)
+    for s in skipped: st.log.warning(f"finetune: {s['name']} has {s['n']} image(s) (< min_images={fc.min_images}): no adapter; "
+                                     "generation uses the bias-aligned group's adapter (extreme-bias recipe)")
+    acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps)     # several processes share the jobs out
     pipe = load_pipeline(fc.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
     seed_everything(fc.seed)
-    mine = jobs[acc.process_index::acc.num_processes]
-    results = []
-    for j in mine:
-        cls = None
-        if fc.with_prior_preservation and j['class_prompt']:
-            cls = class_images(pipe, j['class_prompt'], fc.num_class_images, run_dir/'adapters'/'_class_images', fc.seed)
-        r = train_adapter(pipe, j['images'], j['prompt'], j['out'], fc, class_images=cls, class_prompt=j['class_prompt'],
-                          accelerator=acc, info={k: j[k] for k in ('group', 'y', 'a', 'cluster', 'name')}, progress=progress)
-        log.info(f"finetune: {generator} {j['name']}: {r['n_images']} images, {r['steps']} steps, {r['seconds']:.0f} s")
-        results.append(r)
+    for j in jobs[acc.process_index::acc.num_processes]: gen.train(pipe, j, cfg, acc, st.run_dir, progress)
     acc.wait_for_everyone()
-    out = dict(generator=generator, model=fc.model or 'mini-sd', seconds=round(time.time() - t0, 1),
-               adapters=[dict({k: j[k] for k in ('group', 'y', 'a', 'cluster', 'name', 'n', 'prompt')}, path=str(j['out'].relative_to(run_dir)))
-                         for j in jobs],
-               skipped=[dict(s) for s in skipped])
+    out = dict(generator=gen.name, model=fc.model or 'mini-sd', **gen.index_info(cfg), seconds=st.seconds,
+               adapters=[gen.index_entry(j, st.run_dir) for j in jobs], skipped=[dict(s) for s in skipped])
     if acc.is_main_process:
         save_json(out, index)
-        write_marker(run_dir, stage, h, seconds=out['seconds'], adapters=len(jobs))
+        st.finish(adapters=len(jobs))
     return out
 
 def load_adapter_index(run_dir, generator:str) -> dict:

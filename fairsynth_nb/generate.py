@@ -14,12 +14,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import (FairsynthError, GenerateConfig, group_name, save_json, load_json, config_hash, get_logger,
-                               load_config, stage_done, write_marker, atomic_write)
+from accelerate import PartialState
+from accelerate.utils import broadcast_object_list
+from fastcore.basics import patch
+from tqdm.auto import tqdm
+from PIL import Image
+
+from .core import (FairsynthError, GenerateConfig, RunConfig, Stage, group_name, save_json, load_json, config_hash,
+                               get_logger, load_config, atomic_write)
 from .data import group_prompt, prompt_words, dataset_from_config, load_image
-from .finetune import (GENERATORS, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE, unet_weights,
-                                   load_unet_weights, cpu_processes)
-from .minisd import default_batch_size, default_guidance, model_id, MINICLIP_PATH
+from .finetune import (Generator, GroupAdapters, get_generator, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE,
+                                   unet_weights, load_unet_weights, cpu_processes)
+from .minisd import default_batch_size, default_guidance, model_id, MINICLIP_PATH, load_pipeline, load_clip
+from .cluster import clip_image_embeddings, clip_text_embeddings
 
 # %% auto #0
 __all__ = ['FULL_PREFIX', 'MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'score_embeddings',
@@ -44,8 +51,8 @@ def _aligned_attr(df, y:int) -> int:
 def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, index:dict|None=None) -> pd.DataFrame:
     "One row per image to generate: group, cluster, adapter, recipe, prompt, negative prompt, seed, file."
     cfg = cfg or GenerateConfig()
-    check_generator(generator)
-    if generator == 'ddm': raise FairsynthError("the ddm generator balances hidden groups within each class: its plan is fairsynth_nb.ddm.ddm_plan")
+    g = get_generator(generator)
+    if g.finetuned and not isinstance(g, GroupAdapters): raise FairsynthError(f"the {generator} generator has a plan of its own: {type(g).__name__}.plan")
     n_a = df.attrs.get('n_a', 2)
     tr = df[df.split == 'train']
     quota = cfg.n_per_group if cfg.n_per_group is not None else int(tr.groupby('group').size().max())
@@ -59,7 +66,7 @@ def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, inde
     rows = []
     for gid in range(2 * n_a):
         y, a = gid // n_a, gid % n_a
-        if generator == 'vanilla':
+        if not g.finetuned:
             parts = [dict(cluster='all', adapter=None, recipe='vanilla', prompt=group_prompt(df, y, a), negative='', size=1)]
         elif gid in by_group:
             parts = [dict(cluster=ad['cluster'], adapter=ad['path'], recipe='adapter', prompt=ad['prompt'], negative='', size=ad['n'])
@@ -76,7 +83,7 @@ def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, inde
                 i = len(rows)
                 rows.append(dict(row=i, group=gid, y=y, a=a, cluster=p['cluster'], generator=generator, adapter=p['adapter'] or '',
                                  recipe=p['recipe'], prompt=p['prompt'], negative_prompt=p['negative'], seed=cfg.seed + i,
-                                 file=f'{group_dir(y, a)}/{i:06d}.png'))
+                                 file=f'{group_dir(y, a)}/{i:06d}.png', unit=gid, quota=quota))
     plan = pd.DataFrame(rows)
     plan.attrs.update(quota=quota, n_gen=n_gen)
     return plan
@@ -84,7 +91,6 @@ def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, inde
 # %% ../nbs/06_generate.ipynb #bc2fad12
 def clip_scores(images, prompt:str, centroid:np.ndarray, clip, processor, alpha:float=0.5) -> np.ndarray:
     "alpha * cos(image, prompt) + (1 - alpha) * cos(image, centroid) for each image."
-    from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
     return score_embeddings(clip_image_embeddings(list(images), clip, processor), clip_text_embeddings([prompt], clip, processor)[0],
                             centroid, alpha)
 
@@ -194,7 +200,7 @@ def read_manifest(path, check_files:bool=True) -> pd.DataFrame:
         ok = []
         for f in m.file:
             try:
-                with __import__('PIL.Image').Image.open(path.parent/f) as im: im.load(); ok.append(True)
+                with Image.open(path.parent/f) as im: im.load(); ok.append(True)
             except Exception: ok.append(False)
         m = m[np.array(ok, bool)]
     return m.reset_index(drop=True)
@@ -237,18 +243,19 @@ def open_manifest(path, img_hash:str, log=None) -> pd.DataFrame:
     return m
 
 # %% ../nbs/06_generate.ipynb #55c02c21
-def retry_rows(plan:pd.DataFrame, shortfall:dict, pass_rate:dict, rnd:int, seed:int=0) -> pd.DataFrame:
-    "Extra plan rows for round `rnd`: for each group short by `shortfall[g]`, shortfall / max(pass rate, 1/4) images, spread over the group's parts."
+def retry_rows(plan:pd.DataFrame, shortfall:dict, pass_rate:dict, rnd:int, seed:int=0, by:str='group') -> pd.DataFrame:
+    """Extra plan rows for round `rnd`: for each unit (a `by` value) short by `shortfall[u]`, shortfall / max(pass rate, 1/4)
+    images, spread over the unit's parts by their planned sizes; each new row copies its part's settings."""
     rows, nxt = [], int(plan.row.max()) + 1
     keys = ['cluster', 'adapter', 'recipe', 'prompt', 'negative_prompt']
-    for gid in sorted(shortfall):
-        parts = plan[plan.group == gid].groupby(keys, sort=False).size()
-        n = math.ceil(shortfall[gid] / max(pass_rate.get(gid, 0.0), 0.25))
-        for (key, _), k in zip(parts.items(), split_quota(n, parts.values, 'size')):
-            base = plan[plan.group == gid].iloc[0]
+    for u in sorted(shortfall):
+        up = plan[plan[by] == u]
+        parts = [(len(part), part.iloc[0]) for _, part in up.groupby(keys, sort=False)]
+        n = math.ceil(shortfall[u] / max(pass_rate.get(u, 0.0), 0.25))
+        for (_, base), k in zip(parts, split_quota(n, [s for s, _ in parts], 'size')):
+            folder = Path(base.file).parent.as_posix()
             for _ in range(k):
-                rows.append(dict(row=nxt, group=gid, y=int(base.y), a=int(base.a), generator=base.generator, **dict(zip(keys, key)),
-                                 seed=seed + nxt, round=rnd, file=f'{group_dir(int(base.y), int(base.a))}/{nxt:06d}.png')); nxt += 1
+                rows.append({**base.to_dict(), 'row': nxt, 'seed': seed + nxt, 'round': rnd, 'file': f'{folder}/{nxt:06d}.png'}); nxt += 1
     return pd.DataFrame(rows, columns=plan.columns)
 
 # %% ../nbs/06_generate.ipynb #c50432c9
@@ -260,115 +267,144 @@ def image_hash(cfg, generator:str, index, *extra) -> str:
     return config_hash([cfg.data, {k: gd[k] for k in IMAGE_SETTINGS}, cfg.generate.threshold is None, generator,
                         model_id(cfg.finetune.model), index, *extra])
 
-_KEY = ['row', 'seed', 'file', 'group', 'prompt', 'adapter']
-
 def processes():
     "accelerate's `PartialState` of this launch; processes on CPUs are joined too (accelerate needs cpu=True to see them)."
-    from accelerate import PartialState
     return PartialState(cpu=cpu_processes())
 
+# %% ../nbs/06_generate.ipynb #34329885
+@patch
+def generate_reads(self:Generator, cfg:RunConfig) -> list:
+    "Config sections beyond `generate` that decide this generator's images (none here)."
+    return []
+
+@patch
+def plan(self:Generator, df:pd.DataFrame, cfg:RunConfig, index:dict|None=None) -> pd.DataFrame:
+    "One row per image to make, with the `unit` it is scored against and that unit's `quota`."
+    return make_plan(df, self.name, cfg.generate, index)
+
+@patch
+def share(self:Generator, full:pd.DataFrame, todo:pd.DataFrame, ps, pipe, cfg:RunConfig) -> pd.DataFrame:
+    "This process's rows of `todo`: every n-th (each image has its own seed, so any split gives the same images)."
+    return todo.iloc[ps.process_index::ps.num_processes]
+
+@patch
+def sample(self:Generator, pipe, rows:pd.DataFrame, cfg:RunConfig, run_dir, cache:dict):
+    "Batches `(rows, images)` of `rows`; each adapter is loaded into `pipe` once (kept in `cache` across rounds)."
+    names = cache.setdefault('names', {})
+    names.update(load_adapters(pipe, rows[~rows.adapter.isin(list(names))], run_dir))
+    gc = cfg.generate
+    yield from generate_rows(pipe, rows, names, gc.num_inference_steps, gc.guidance_scale, gc.batch_size)
+
+@patch
+def reference(self:Generator, unit:pd.DataFrame, df:pd.DataFrame, run_dir) -> list:
+    "The real train images of a unit's group: the CLIP filter's centroid."
+    tr = df[df.split == 'train']
+    return list(tr[tr.group == int(unit.group.iloc[0])].image)
+
+@patch
+def unit_prompt(self:Generator, unit:pd.DataFrame, df:pd.DataFrame) -> str:
+    "The prompt a unit's images are scored against: its group's prompt."
+    return group_prompt(df, int(unit.y.iloc[0]), int(unit.a.iloc[0]))
+
+@patch
+def unit_name(self:Generator, unit:pd.DataFrame) -> str: return f"group {group_name(int(unit.y.iloc[0]), int(unit.a.iloc[0]))}"
+
+# %% ../nbs/06_generate.ipynb #269ed78a
+_KEY = ['row', 'seed', 'file', 'group', 'y', 'cluster', 'prompt', 'adapter']
+
 class _Scorer:
-    "CLIP scores and the kept flag of a manifest's planned rows, group by group; each file's CLIP embedding computed once."
-    def __init__(self, df, out, gc):
-        self.df, self.tr, self.out, self.gc, self.n_a = df, df[df.split == 'train'], out, gc, df.attrs.get('n_a', 2)
-        self.clip, self.emb, self.centroids = None, {}, {}
-    def __call__(self, man_path, full, quota):
-        from fairsynth_nb.minisd import load_clip
-        from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
+    "CLIP scores and the kept flag of a manifest's planned rows, unit by unit; each file's CLIP embedding computed once."
+    def __init__(self, gen:Generator, df, out, gc, run_dir):
+        self.gen, self.df, self.out, self.gc, self.run_dir = gen, df, out, gc, run_dir
+        self.clip, self.emb, self.centroids, self.texts = None, {}, {}, {}
+    def __call__(self, man_path, full):
         m = read_manifest(man_path)
-        m = m.merge(full[_KEY], on=_KEY, how='inner').sort_values('row').reset_index(drop=True)
+        m = m.merge(full[_KEY + ['unit', 'quota']], on=_KEY, how='inner').sort_values('row').reset_index(drop=True)
         if len(m) < len(full): raise FairsynthError(f"{man_path}: {len(full) - len(m)} planned image(s) are missing after generation")
         if self.clip is None: self.clip = load_clip(self.gc.clip_model)
         clip, proc = self.clip
-        scores = np.zeros(len(m)); kept = np.zeros(len(m), bool)
-        for gid, idx in m.groupby('group').indices.items():
-            part = m.iloc[idx]
-            y, a = int(part.y.iloc[0]), int(part.a.iloc[0])
-            if gid not in self.centroids: self.centroids[gid] = clip_image_embeddings(list(self.tr[self.tr.group == gid].image), clip, proc).mean(0)
+        scores, kept, short = np.zeros(len(m)), np.zeros(len(m), bool), {}
+        for u, idx in m.groupby('unit').indices.items():
+            u, part = getattr(u, 'item', lambda: u)(), m.iloc[idx]
+            if u not in self.centroids:
+                self.centroids[u] = clip_image_embeddings(self.gen.reference(part, self.df, self.run_dir), clip, proc).mean(0)
+                self.texts[u] = clip_text_embeddings([self.gen.unit_prompt(part, self.df)], clip, proc)[0]
             new = [f for f in part.file if f not in self.emb]
             if new: self.emb.update(zip(new, clip_image_embeddings([self.out/f for f in new], clip, proc)))
-            e = np.stack([self.emb[f] for f in part.file])
-            t = clip_text_embeddings([group_prompt(self.df, y, a)], clip, proc)[0]
-            s = score_embeddings(e, t, self.centroids[gid], self.gc.alpha)
-            scores[idx] = s; kept[idx] = filter_group(s, quota, self.gc.keep_frac, self.gc.threshold)
-        n_kept = pd.Series(kept).groupby(m.group.values).sum()
-        short = {int(g): int(quota - k) for g, k in n_kept.items() if k < quota}
+            s = score_embeddings(np.stack([self.emb[f] for f in part.file]), self.texts[u], self.centroids[u], self.gc.alpha)
+            q = int(part.quota.iloc[0])
+            scores[idx] = s; kept[idx] = filter_group(s, q, self.gc.keep_frac, self.gc.threshold)
+            if kept[idx].sum() < q: short[u] = q - int(kept[idx].sum())
         return m, scores, kept, short
+
+def _make_missing(gen, full, man_path, out, ps, cfg, run_dir, cache, desc, progress, on_batch) -> int:
+    "Make this process's share of the planned rows that the manifest lacks; return how many were made."
+    m = read_manifest(man_path)
+    todo = full[~full.row.isin(m.merge(full[_KEY], on=_KEY, how='inner').row)] if len(m) else full
+    if not len(todo): return 0
+    if 'pipe' not in cache: cache['pipe'] = load_pipeline(cfg.finetune.model, device=ps.device)
+    mine = gen.share(full, todo, ps, cache['pipe'], cfg)
+    made, bar = 0, tqdm(total=len(mine), desc=desc, disable=not (progress and ps.is_main_process))
+    for rows, ims in (gen.sample(cache['pipe'], mine, cfg, run_dir, cache) if len(mine) else []):
+        n = write_images(out, man_path, rows.to_dict('records'), ims)
+        bar.update(n); made += n
+        if on_batch is not None: on_batch(n)
+    bar.close()
+    return made
+
+def _next_round(gen, full, m, kept, short, rnd:int, seed:int, log) -> pd.DataFrame:
+    "The rows of round `rnd` for the units still `short`, sized by each unit's pass rate so far."
+    n_kept, n_all = pd.Series(kept).groupby(m.unit.values).sum(), m.groupby('unit').size()
+    rate = {u: float(n_kept[u]) / max(int(n_all[u]), 1) for u in short}
+    extra = retry_rows(full, short, rate, rnd, seed, by='unit')
+    log.info(f"generate: round {rnd}: {len(extra)} more image(s) for "
+             + ', '.join(f"{gen.unit_name(m[m.unit == u])} (short {s})" for u, s in short.items()))
+    return extra
 
 def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bool=True, on_batch=None) -> pd.DataFrame:
     "The generation stage: `synthetic/<generator>/` images and `manifest.csv` with CLIP scores and the kept flag."
-    from tqdm.auto import tqdm
-    from fairsynth_nb.minisd import load_pipeline
-    run_dir = Path(run_dir)
     cfg = load_config(run_dir)
-    gc = cfg.generate
-    generator = check_generator(generator or cfg.finetune.generator)
-    if generator == 'ddm':
-        from fairsynth_nb.ddm import run_generate_ddm
-        return run_generate_ddm(run_dir, force=force, progress=progress)
-    out = run_dir/'synthetic'/generator
-    man_path = out/'manifest.csv'
-    index = load_adapter_index(run_dir, generator) if generator != 'vanilla' else None
-    gd = gc.to_dict()
-    if gc.threshold is None: gd.pop('max_rounds')          # rounds only exist with a threshold: other runs keep their hash
-    h = config_hash([cfg.data, gd, generator, model_id(cfg.finetune.model), model_id(gd['clip_model'], MINICLIP_PATH), index])
-    log = get_logger(run_dir)
-    if not force and stage_done(run_dir, f'generate-{generator}', h) and man_path.exists():
-        log.info(f'generate: {generator} already done (same config), skipped'); return pd.read_csv(man_path, keep_default_na=False)
+    gc, gen = cfg.generate, get_generator(generator or cfg.finetune.generator)
+    index = load_adapter_index(run_dir, gen.name) if gen.finetuned else None
+    out = Path(run_dir)/'synthetic'/gen.name; man_path = out/'manifest.csv'
+    def reads(c):
+        gd = c.generate.to_dict()
+        if c.generate.threshold is None: gd.pop('max_rounds')   # rounds only exist with a threshold: other runs keep their hash
+        return [c.data, gd, *gen.generate_reads(c), gen.name, model_id(c.finetune.model), model_id(gd['clip_model'], MINICLIP_PATH), index]
+    st = Stage(run_dir, f'generate-{gen.name}', reads, [man_path.relative_to(run_dir)], force, cfg)
+    if st.skipped: return pd.read_csv(man_path, keep_default_na=False)
     if gc.max_rounds < 0: raise FairsynthError(f"generate.max_rounds={gc.max_rounds}: expected 0 or more")
-    t0 = time.time()
     df = dataset_from_config(cfg)
-    plan = make_plan(df, generator, gc, index)
-    plan['round'] = 0
+    full = gen.plan(df, cfg, index).assign(round=0)
     out.mkdir(parents=True, exist_ok=True)
     ps = processes()                          # under `accelerate launch` / torchrun: each process makes a share of the rows
-    if ps.is_main_process: open_manifest(man_path, image_hash(cfg, generator, index), log)
+    if ps.is_main_process: open_manifest(man_path, image_hash(cfg, gen.name, index, *gen.generate_reads(cfg)), st.log)
     ps.wait_for_everyone()
-    quota = plan.attrs['quota']
-    pipe, names, full, rnd, made = None, {}, plan, 0, 0
-    scorer = _Scorer(df, out, gc)
+    cache, rnd, made, scorer = {}, 0, 0, _Scorer(gen, df, out, gc, st.run_dir)
     while True:
-        # a manifest row counts when it is exactly a row of the plan (rows of a retry round from other scores do not)
-        m = read_manifest(man_path)
-        m = m.merge(full[_KEY], on=_KEY, how='inner') if len(m) else m
-        todo = full[~full.row.isin(m.row)]
-        mine = todo.iloc[ps.process_index::ps.num_processes]      # every image has its own seed: any split gives the same images
-        if len(mine):
-            if pipe is None: pipe = load_pipeline(cfg.finetune.model, device=ps.device)
-            names.update(load_adapters(pipe, mine[~mine.adapter.isin(list(names))], run_dir))
-            bar = tqdm(total=len(mine), desc=f'generate {generator}' + (f' (round {rnd})' if rnd else ''), disable=not (progress and ps.is_main_process))
-            for rows, ims in generate_rows(pipe, mine, names, gc.num_inference_steps, gc.guidance_scale, gc.batch_size):
-                n = write_images(out, man_path, rows.to_dict('records'), ims)
-                bar.update(n); made += n
-                if on_batch is not None: on_batch(n)
-            bar.close()
+        made += _make_missing(gen, full, man_path, out, ps, cfg, st.run_dir, cache, f'generate {gen.name}' + (f' (round {rnd})' if rnd else ''),
+                              progress, on_batch)
         ps.wait_for_everyone()
-        # the main process scores and filters, group by group, over the rows of this round and those before it,
+        # the main process scores and filters, unit by unit, over the rows of this round and those before it,
         # and decides on another round; the others follow its decision
         decision = [None]
         if ps.is_main_process:
-            m, scores, kept, short = scorer(man_path, full, quota)
-            if short and gc.threshold is not None and rnd < gc.max_rounds:
-                n_kept = pd.Series(kept).groupby(m.group.values).sum()
-                rate = {g: float(n_kept[g]) / max(int((m.group == g).sum()), 1) for g in short}
-                decision = [retry_rows(full, short, rate, rnd + 1, gc.seed)]
-                log.info(f"generate: round {rnd + 1}: {len(decision[0])} more image(s) for group(s) "
-                         + ', '.join(f"{group_name(g // scorer.n_a, g % scorer.n_a)} (short {s})" for g, s in short.items()))
-        if ps.num_processes > 1:
-            from accelerate.utils import broadcast_object_list
-            broadcast_object_list(decision)
+            m, scores, kept, short = scorer(man_path, full)
+            if short and gc.threshold is not None and rnd < gc.max_rounds: decision = [_next_round(gen, full, m, kept, short, rnd + 1, gc.seed, st.log)]
+        if ps.num_processes > 1: broadcast_object_list(decision)
         if decision[0] is None: break
         rnd += 1
         full = pd.concat([full, decision[0]], ignore_index=True)
-    del pipe
-    if ps.num_processes > 1: log.info(f"generate: process {ps.process_index} of {ps.num_processes} made {made} image(s)")
+    cache.clear()
+    if ps.num_processes > 1: st.log.info(f"generate: {gen.name} process {ps.process_index} of {ps.num_processes} made {made} image(s)")
     if ps.is_main_process:
-        for g, s in short.items():
-            warnings.warn(f"generate: group {group_name(int(m[m.group == g].y.iloc[0]), int(m[m.group == g].a.iloc[0]))} kept {quota - s} of its "
-                          f"quota of {quota} images after {rnd} extra round(s) (shortfall {s}); lower the threshold, raise max_rounds or n_per_group")
+        for u, s in short.items():
+            q = int(m[m.unit == u].quota.iloc[0])
+            warnings.warn(f"generate: {gen.unit_name(m[m.unit == u])} kept {q - s} of its quota of {q} images after {rnd} extra round(s) "
+                          f"(shortfall {s}); lower the threshold, raise max_rounds or n_per_group")
         m['clip_score'] = scores.round(5); m['kept'] = kept
         _rewrite_manifest(man_path, m)
-        write_marker(run_dir, f'generate-{generator}', h, seconds=round(time.time() - t0, 1), images=len(m), kept=int(kept.sum()), rounds=rnd)
-        log.info(f"generate: {generator} {len(m)} images, {int(kept.sum())} kept ({quota} per group) in {time.time() - t0:.0f} s -> {man_path}")
+        st.finish(images=len(m), kept=int(kept.sum()), rounds=rnd)
+        st.log.info(f"generate: {gen.name} {len(m)} images, {int(kept.sum())} kept in {st.seconds:.0f} s -> {man_path}")
     ps.wait_for_everyone()
     return m if ps.is_main_process else read_manifest(man_path)

@@ -20,8 +20,8 @@ from .core import FairsynthError, atomic_write, save_json, load_json, seed_every
 
 # %% auto #0
 __all__ = ['WEIGHTS_PATH', 'MINISD_PATH', 'MINICLIP_PATH', 'IMAGE_SIZE', 'MAX_TOKENS', 'PALETTE', 'DIGIT_WORDS',
-           'CAPTION_TEMPLATES', 'PROMPT_WORDS', 'RARE_TOKENS', 'DEFAULT_STEPS', 'PARTS', 'DEFAULT_GUIDANCE',
-           'GRID_PROMPTS', 'caption', 'digit_masks', 'colourise', 'digits_corpus', 'vocab_words', 'learn_merges',
+           'CAPTION_TEMPLATES', 'VOCAB_WORDS', 'RARE_TOKENS', 'DEFAULT_STEPS', 'PARTS', 'DEFAULT_GUIDANCE',
+           'GRID_PROMPTS', 'caption', 'digit_masks', 'paint_mask', 'digits_corpus', 'vocab_words', 'learn_merges',
            'build_tokenizer', 'save_tokenizer', 'clip_config', 'make_vae', 'make_unet', 'make_schedulers', 'n_params',
            'text_tower', 'quiet_hf', 'latest_checkpoint', 'EMA', 'clip_loss', 'train_clip', 'train_vae', 'train_unet',
            'pretrain_mini', 'check_safetensors', 'load_pipeline', 'load_clip', 'model_id', 'is_mini',
@@ -71,7 +71,7 @@ def digit_masks(images8:np.ndarray, size:int=IMAGE_SIZE) -> np.ndarray:
     m = F.pad(m, (pad, size - inner - pad, pad, size - inner - pad))
     return m[:, 0].numpy()
 
-def colourise(mask:np.ndarray, fg, bg, jitter:float=0., rng=None) -> np.ndarray:
+def paint_mask(mask:np.ndarray, fg, bg, jitter:float=0., rng=None) -> np.ndarray:
     "Paint a mask (h, w) in [0,1]: colour `fg` where it is 1, `bg` where it is 0; `fg`/`bg` are palette names or RGB."
     rng = rng if rng is not None else np.random.default_rng(0)
     def rgb(c):
@@ -104,19 +104,19 @@ def digits_corpus(size:int=IMAGE_SIZE, seed:int=0, n_colourings:int=8, test_frac
             bg = names[rng.integers(len(names))]
             while bg == fg: bg = names[rng.integers(len(names))]
             t = int(rng.integers(len(CAPTION_TEMPLATES)))
-            rows.append(dict(image=colourise(masks[i], fg, bg, jitter, rng), digit=int(d.target[i]), fg=fg, bg=bg,
+            rows.append(dict(image=paint_mask(masks[i], fg, bg, jitter, rng), digit=int(d.target[i]), fg=fg, bg=bg,
                              caption=caption(d.target[i], fg, bg, t), template=t, src=i, split='test' if is_test[i] else 'train'))
     return pd.DataFrame(rows)
 
 # %% ../nbs/03_minisd.ipynb #565383c8
-PROMPT_WORDS = ('a an the photo picture image of digit digits number numbers on in with background between and '
+VOCAB_WORDS = ('a an the photo picture image of digit digits number numbers on in with background between and '
                 'small large big colored coloured color colour white black red green blue yellow handwritten '
                 'written style this is at one two three four five six seven eight nine zero').split()
 RARE_TOKENS = ['sks', 'zwx', 'qxv', 'ohwx', 'xjy']
 
 def vocab_words() -> list[str]:
     "Every word that the mini tokenizer keeps as one token."
-    ws = PROMPT_WORDS + DIGIT_WORDS + list(PALETTE) + RARE_TOKENS
+    ws = VOCAB_WORDS + DIGIT_WORDS + list(PALETTE) + RARE_TOKENS
     for t, _ in CAPTION_TEMPLATES: ws += [w for w in t.split() if not w.startswith('{')]
     return sorted(set(ws))
 
@@ -298,7 +298,7 @@ class EMA:
     def copy_to(self, model): model.load_state_dict(self.shadow)
 
 # %% ../nbs/03_minisd.ipynb #ff7f1366
-def _pixels(images) -> torch.Tensor:
+def _unit_pixels(images) -> torch.Tensor:
     "uint8 (n, h, w, 3) -> float (n, 3, h, w) in [-1, 1], the range of both mini-CLIP's processor and the VAE."
     x = torch.as_tensor(np.stack(list(images)) if not isinstance(images, np.ndarray) else images)
     return x.permute(0, 3, 1, 2).float().div(127.5).sub(1)
@@ -306,7 +306,7 @@ def _pixels(images) -> torch.Tensor:
 def _corpus_arrays(corpus:pd.DataFrame, split='train'):
     c = corpus[corpus.split == split] if split else corpus
     names = list(PALETTE)
-    return dict(x=_pixels(np.stack(c.image.values)), digit=torch.tensor(c.digit.values),
+    return dict(x=_unit_pixels(np.stack(c.image.values)), digit=torch.tensor(c.digit.values),
                 fg=torch.tensor([names.index(v) for v in c.fg]), bg=torch.tensor([names.index(v) for v in c.bg]))
 
 def _random_captions(digit, fg, bg, gen) -> tuple[list[str], torch.Tensor]:
@@ -332,8 +332,17 @@ def _augment(x, gen):
     dx, dy = [int(v) for v in torch.randint(-2, 3, (2,), generator=gen)]
     return torch.roll(x, shifts=(dy, dx), dims=(2, 3))
 
+def _batch_index(n:int, batch_size:int, gen, bg=None, bg_per_batch:int|None=None) -> torch.Tensor:
+    "Random indices; with `bg_per_batch`, drawn from that many background colours only (hard negatives: within one background, only the digit and its colour tell captions apart)."
+    if bg_per_batch is None: return torch.randint(n, (batch_size,), generator=gen)
+    cols = bg.unique()
+    pick = cols[torch.randperm(len(cols), generator=gen)[:bg_per_batch]]
+    pools = [torch.nonzero(bg == c).flatten() for c in pick]
+    return torch.cat([p[torch.randint(len(p), (len(s),), generator=gen)] for p, s in zip(pools, torch.arange(batch_size).chunk(len(pools)))])
+
 def train_clip(corpus, out:Path, steps:int=1000, batch_size:int=128, lr:float=1e-3, seed:int=0,
-               checkpointing_steps:int=250, resume:bool=True, quiet:bool=False, save_dtype=torch.float16) -> dict:
+               checkpointing_steps:int=250, resume:bool=True, quiet:bool=False, save_dtype=torch.float16,
+               bg_per_batch:int|None=None) -> dict:
     "Train mini-CLIP; write `out/miniclip` (CLIPModel + processor) and mini-SD's `text_encoder` and `tokenizer`."
     from transformers import CLIPModel, CLIPTextModel, CLIPImageProcessor, CLIPProcessor
     seed_everything(seed)
@@ -343,7 +352,7 @@ def train_clip(corpus, out:Path, steps:int=1000, batch_size:int=128, lr:float=1e
     gen = torch.Generator().manual_seed(seed)
     n = len(data['x'])
     def loss_fn(step):
-        idx = torch.randint(n, (batch_size,), generator=gen)
+        idx = _batch_index(n, batch_size, gen, data['bg'], bg_per_batch)
         d, f, b = data['digit'][idx], data['fg'][idx], data['bg'][idx]
         caps, names_fg = _random_captions(d, f, b, gen)
         enc = tok(caps, padding='longest', max_length=MAX_TOKENS, truncation=True, return_tensors='pt')
@@ -358,7 +367,7 @@ def train_clip(corpus, out:Path, steps:int=1000, batch_size:int=128, lr:float=1e
     text_tower(te).load_state_dict(text_tower(model).state_dict())
     model.to(save_dtype).save_pretrained(out/'miniclip'); proc.save_pretrained(out/'miniclip'); save_tokenizer(tok, out/'miniclip')
     te.to(save_dtype).save_pretrained(out/'minisd'/'text_encoder'); save_tokenizer(tok, out/'minisd'/'tokenizer')
-    return dict(info, params=n_params(model), batch_size=batch_size, lr=lr)
+    return dict(info, params=n_params(model), batch_size=batch_size, lr=lr, bg_per_batch=bg_per_batch)
 
 # %% ../nbs/03_minisd.ipynb #3b002473
 def train_vae(corpus, out:Path, steps:int=1200, batch_size:int=32, lr:float=1e-3, kl_weight:float=1e-6, seed:int=0,
@@ -656,7 +665,7 @@ def train_reader(corpus:pd.DataFrame|None=None, steps:int=600, batch_size:int=12
 @torch.no_grad()
 def read_images(reader:Reader, images) -> pd.DataFrame:
     "The reader's digit and background-colour names for uint8 images (n, h, w, 3) of 32x32."
-    x = _pixels(images)
+    x = _unit_pixels(images)
     if x.shape[-1] != IMAGE_SIZE: x = F.interpolate(x, size=(IMAGE_SIZE, IMAGE_SIZE), mode='bilinear', antialias=True)
     ds, cs = [], []
     for i in range(0, len(x), 512):

@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #6e4a3565
 from __future__ import annotations
-import contextlib, io, math, tempfile, time, warnings
+import contextlib, hashlib, io, math, shutil, tempfile, time, warnings
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -20,8 +20,12 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, TransformBl
                                PILImage)
 from fastai.callback.data import *   # weighted_dataloaders
 
-from .core import FairsynthError, TrainConfig, group_name, seed_everything, get_logger
-from .data import check_table, load_image
+from safetensors.torch import save_file
+
+from .core import (FairsynthError, TrainConfig, Stage, group_name, seed_everything, get_logger, load_config, save_json,
+                               atomic_write)
+from .data import check_table, load_image, dataset_from_config
+from .evaluate import predict_split       # evaluate is a leaf (it imports core only): metrics sit under training
 
 # %% auto #0
 __all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'MANIFEST_COLUMNS', 'COMMON_SETTINGS', 'METHOD_SETTINGS',
@@ -299,7 +303,6 @@ def method_settings(tc:TrainConfig, method:str) -> dict:
     return {k: v if k in used else REFERENCE_SETTINGS[k] for k, v in d.items() if k in used or k in REFERENCE_SETTINGS}
 
 def _file_hash(path) -> str:
-    import hashlib
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 def model_key(method:str, generator:str|None=None) -> str:
@@ -308,10 +311,6 @@ def model_key(method:str, generator:str|None=None) -> str:
 
 def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manifest=None, force:bool=False) -> list:
     "The training stage: train each method × seed into `<run_dir>/models/`; skipped when its marker matches."
-    from safetensors.torch import save_file
-    from fairsynth_nb.core import load_config, config_hash, stage_done, write_marker, save_json, atomic_write
-    from fairsynth_nb.data import dataset_from_config
-    from fairsynth_nb.evaluate import predict_split
     run_dir = Path(run_dir)
     cfg = load_config(run_dir)
     methods, seeds = list(methods or cfg.train.methods), list(seeds if seeds is not None else cfg.train.seeds)
@@ -329,11 +328,10 @@ def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manife
             if not man.is_file(): raise FairsynthError(f"{man} does not exist: run `fairsynth generate --run {run_dir} --generator {generator}` first")
         key = model_key(m, generator)
         for s in seeds:
-            stage = f'train-{key}-s{s}'
-            h = config_hash([cfg.data, method_settings(cfg.train, m), m, s] + ([_file_hash(man)] if man else []))
             out = run_dir/'models'/key/f's{s}'
-            if not force and stage_done(run_dir, stage, h) and (out/'preds_test.csv').exists():
-                log.info(f"train: {key} seed {s} already done, skipped"); done.append(out); continue
+            st = Stage(run_dir, f'train-{key}-s{s}', [cfg.data, method_settings(cfg.train, m), m, s] + ([_file_hash(man)] if man else []),
+                       [out.relative_to(run_dir)/'preds_test.csv'], force, cfg)
+            if st.skipped: done.append(out); continue
             if real is None: real = dataset_from_config(cfg)
             learn = train_method(m, real, manifest=man, cfg=cfg.train, seed=s, path=out/'ckpt')
             out.mkdir(parents=True, exist_ok=True)
@@ -342,10 +340,10 @@ def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manife
             for split in ('val', 'test'):
                 preds = predict_split(learn, real, split)
                 with atomic_write(out/f'preds_{split}.csv') as f: preds.to_csv(f, index=False)
-            import shutil; shutil.rmtree(out/'ckpt', ignore_errors=True)
+            shutil.rmtree(out/'ckpt', ignore_errors=True)
             wga = max(r['worst_group_acc'] for r in learn.history if r['stage'] == learn.history[-1]['stage'])
-            write_marker(run_dir, stage, h, seconds=round(learn.train_seconds, 1),
-                         epochs=len(learn.history), seconds_per_epoch=round(learn.train_seconds / max(len(learn.history), 1), 2))
+            st.finish(seconds=round(learn.train_seconds, 1), epochs=len(learn.history),
+                      seconds_per_epoch=round(learn.train_seconds / max(len(learn.history), 1), 2))
             log.info(f"train: {key} seed {s}: best val worst-group acc {wga:.3f} in {learn.train_seconds:.0f} s -> {out}")
             done.append(out)
     return done

@@ -7,7 +7,7 @@ import pytest
 
 from fairsynth_nb.core import FairsynthError, RunConfig, DataConfig
 from fairsynth_nb.data import make_waterbirds_fixture, make_celeba_fixture, make_utkface_fixture, colored_mnist
-from fairsynth_nb.pipeline import main
+from fairsynth_nb.cli import main
 
 
 def run_cli(*args):

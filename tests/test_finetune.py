@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fairsynth_nb.core import FairsynthError, FinetuneConfig
-from fairsynth_nb.pipeline import main
+from fairsynth_nb.cli import main
 
 SCRIPT = textwrap.dedent('''
     import sys, torch

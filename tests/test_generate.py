@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from fairsynth_nb.core import FairsynthError
-from fairsynth_nb.pipeline import main
+from fairsynth_nb.cli import main
 from fairsynth_nb.generate import run_generate, read_manifest
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from fairsynth_nb.data import make_waterbirds_fixture, make_celeba_fixture, make_utkface_fixture, load_dataset
 from fairsynth_nb.core import FairsynthError
-from fairsynth_nb.pipeline import main
+from fairsynth_nb.cli import main
 from fairsynth_nb.train import dls_from_table
 
 FIXTURES = {'waterbirds': make_waterbirds_fixture, 'celeba': make_celeba_fixture, 'utkface': make_utkface_fixture}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairsynth_nb.pipeline import main
+from fairsynth_nb.cli import main
 from fairsynth_nb.evaluate import check_metrics
 
 

@@ -50,7 +50,7 @@ run() {
         || echo "gpu_check: editable install failed; running from PYTHONPATH" >&2
     local py bin; py=$(python3 -c 'import sys; print(sys.executable)'); bin=$(dirname "$py")
     if [ ! -x "$bin/fairsynth" ]; then        # the tests start `fairsynth` from beside the interpreter (torchrun too)
-        printf '#!%s\nimport sys\nfrom fairsynth_nb.pipeline import main\nsys.exit(main())\n' "$py" > "$bin/fairsynth"
+        printf '#!%s\nimport sys\nfrom fairsynth_nb.cli import main\nsys.exit(main())\n' "$py" > "$bin/fairsynth"
         chmod +x "$bin/fairsynth"
     fi
     python3 - <<'EOF' || { [ "${FAIRSYNTH_GPU_CHECK_ALLOW_CPU:-0}" = 1 ] || exit 1; }
@@ -59,7 +59,7 @@ print('cuda:', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch
 sys.exit(0 if torch.cuda.is_available() else 1)
 EOF
     # 1. the demo, as the README says (its own folder)
-    ( s=$(date +%s); python3 -c 'import sys; from fairsynth_nb.pipeline import main; sys.exit(main(["demo", "--out", "/tmp/gc_demo"]))' \
+    ( s=$(date +%s); python3 -c 'import sys; from fairsynth_nb.cli import main; sys.exit(main(["demo", "--out", "/tmp/gc_demo"]))' \
         > "$out/demo.log" 2>&1; echo "$? $(( $(date +%s) - s ))" > "$out/demo.rc" ) &
     # 2. every chapter on its own, 6 at a time
     ( ls nbs/[0-9][0-9]_*.ipynb nbs/index.ipynb | xargs -P 6 -I{} sh -c \
