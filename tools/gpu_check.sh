@@ -62,7 +62,7 @@ EOF
     ( s=$(date +%s); python3 -c 'import sys; from fairsynth_nb.cli import main; sys.exit(main(["demo", "--out", "/tmp/gc_demo"]))' \
         > "$out/demo.log" 2>&1; echo "$? $(( $(date +%s) - s ))" > "$out/demo.rc" ) &
     # 2. every chapter on its own, 6 at a time
-    ( ls nbs/[0-9][0-9]_*.ipynb nbs/index.ipynb | xargs -P 6 -I{} sh -c \
+    ( ls nbs/[0-9][0-9]*.ipynb nbs/index.ipynb | xargs -P 6 -I{} sh -c \
         's=$(date +%s); nbdev-test --flags cuda "{}" > "$0/nb_$(basename {} .ipynb).log" 2>&1; echo "$(basename {} .ipynb) $? $(( $(date +%s) - s ))" >> "$0/chapters.txt"' "$out" ) &
     # 3. pytest, the CLI tests included, 4 workers
     ( s=$(date +%s); python3 -m pytest -q -n 4 -p no:cacheprovider --junitxml="$out/pytest.xml" > "$out/pytest.log" 2>&1; \
