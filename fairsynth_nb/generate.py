@@ -27,11 +27,12 @@ from .finetune import (Generator, GroupAdapters, get_generator, check_generator,
                                    unet_weights, load_unet_weights, cpu_processes)
 from .minisd import default_batch_size, default_guidance, model_id, MINICLIP_PATH, load_pipeline, load_clip
 from .cluster import clip_image_embeddings, clip_text_embeddings
+from .manifest import MANIFEST_FIELDS, read_manifest, write_images, rewrite_manifest, open_manifest
 
 # %% auto #0
-__all__ = ['FULL_PREFIX', 'MANIFEST_FIELDS', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'score_embeddings',
-           'filter_group', 'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'fused', 'generate_rows',
-           'read_manifest', 'write_images', 'open_manifest', 'retry_rows', 'image_hash', 'processes', 'run_generate']
+__all__ = ['FULL_PREFIX', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'score_embeddings', 'filter_group',
+           'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'fused', 'generate_rows', 'retry_rows',
+           'image_hash', 'processes', 'run_generate']
 
 # %% ../nbs/06_generate.ipynb #4f8e0915
 def split_quota(n:int, sizes, share:str='size') -> list[int]:
@@ -182,65 +183,6 @@ def generate_rows(pipe, rows:pd.DataFrame, names:dict, steps:int=25, guidance_sc
             ims = pipe([prompt] * len(b), negative_prompt=[neg] * len(b) if neg else None, num_inference_steps=steps,
                        guidance_scale=gs, generator=gens, output_type='np').images
             yield b, (np.clip(ims, 0, 1) * 255).round().astype(np.uint8)
-
-# %% ../nbs/06_generate.ipynb #f53bfeda
-MANIFEST_FIELDS = ['row', 'file', 'group', 'y', 'a', 'cluster', 'generator', 'adapter', 'recipe', 'prompt', 'negative_prompt',
-                   'seed', 'round', 'clip_score', 'kept']
-
-def read_manifest(path, check_files:bool=True) -> pd.DataFrame:
-    "The rows of a manifest that are whole and whose image is readable (others are dropped, to be regenerated)."
-    path = Path(path)
-    if not path.exists(): return pd.DataFrame(columns=MANIFEST_FIELDS)
-    lines = path.read_text().split('\n')
-    if lines and lines[-1] != '': lines = lines[:-1]                # a torn last line
-    m = pd.read_csv(io.StringIO('\n'.join(lines)), keep_default_na=False) if len(lines) > 1 else pd.DataFrame(columns=MANIFEST_FIELDS)
-    m = m.drop_duplicates('row', keep='last')
-    if 'round' not in m.columns: m['round'] = 0          # manifests written before retry rounds existed
-    if check_files and len(m):
-        ok = []
-        for f in m.file:
-            try:
-                with Image.open(path.parent/f) as im: im.load(); ok.append(True)
-            except Exception: ok.append(False)
-        m = m[np.array(ok, bool)]
-    return m.reset_index(drop=True)
-
-def _append_rows(path:Path, rows:list[dict]):
-    "Append `rows` to the manifest in one write (O_APPEND): processes appending at once never interleave their lines."
-    new = not path.exists() or path.stat().st_size == 0
-    buf = io.StringIO(newline='')
-    w = csv.DictWriter(buf, MANIFEST_FIELDS)
-    if new: w.writeheader()
-    for r in rows: w.writerow(r)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try: os.write(fd, buf.getvalue().encode()); os.fsync(fd)
-    finally: os.close(fd)
-
-def write_images(out:Path, man_path:Path, rows:list[dict], ims) -> int:
-    "Write each image of a batch under `out` (temporary file, then rename), then append the batch's unscored manifest rows."
-    from PIL import Image
-    recs = []
-    for r, im in zip(rows, ims):
-        p = out/r['file']; p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name('.' + p.name); Image.fromarray(im).save(tmp, format='PNG'); os.replace(tmp, p)
-        recs.append({**{k: r.get(k, '') for k in MANIFEST_FIELDS}, 'clip_score': '', 'kept': ''})
-    _append_rows(man_path, recs)
-    return len(recs)
-
-def _rewrite_manifest(path:Path, m:pd.DataFrame):
-    "Rewrite the manifest (without torn lines or dropped rows) before appending to it."
-    with atomic_write(path) as f: m[MANIFEST_FIELDS].to_csv(f, index=False)
-
-def open_manifest(path, img_hash:str, log=None) -> pd.DataFrame:
-    "The whole rows of manifest `path` to resume from: none if its images were made under settings other than `img_hash` (kept in images.hash beside it)."
-    path = Path(path); hf = path.parent/'images.hash'
-    m = read_manifest(path)
-    if len(m) and (not hf.exists() or hf.read_text().strip() != img_hash):
-        if log: log.info(f"generate: {path} holds images made under other settings; generating them again")
-        m = m.iloc[:0]
-    with atomic_write(hf) as f: f.write(img_hash + '\n')
-    _rewrite_manifest(path, m)
-    return m
 
 # %% ../nbs/06_generate.ipynb #55c02c21
 def retry_rows(plan:pd.DataFrame, shortfall:dict, pass_rate:dict, rnd:int, seed:int=0, by:str='group') -> pd.DataFrame:
@@ -403,7 +345,7 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
             warnings.warn(f"generate: {gen.unit_name(m[m.unit == u])} kept {q - s} of its quota of {q} images after {rnd} extra round(s) "
                           f"(shortfall {s}); lower the threshold, raise max_rounds or n_per_group")
         m['clip_score'] = scores.round(5); m['kept'] = kept
-        _rewrite_manifest(man_path, m)
+        rewrite_manifest(man_path, m)
         st.finish(images=len(m), kept=int(kept.sum()), rounds=rnd)
         st.log.info(f"generate: {gen.name} {len(m)} images, {int(kept.sum())} kept in {st.seconds:.0f} s -> {man_path}")
     ps.wait_for_everyone()
