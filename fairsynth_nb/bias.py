@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/bias.html.md"""
 
 # %% ../nbs/02_bias.ipynb #9fc677f9
 from __future__ import annotations
-import json, time
+import json
 from pathlib import Path
 
 import numpy as np

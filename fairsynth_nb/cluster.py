@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/cluster.html.md"""
 
 # %% ../nbs/04_cluster.ipynb #f133b5de
 from __future__ import annotations
-import json, time, warnings
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +14,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from .core import (FairsynthError, RunConfig, ClusterConfig, Stage, group_name, save_json, load_json, save_fig, atomic_write,
-                               load_config, config_hash, get_logger)
+from .core import (FairsynthError, RunConfig, ClusterConfig, Stage, group_name, save_json, load_json, save_fig, atomic_write)
 from .data import load_image, dataset_from_config
 from .minisd import model_id, MINICLIP_PATH, load_clip
 

@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/generate.html.md"""
 
 # %% ../nbs/06_generate.ipynb #33f3cb29
 from __future__ import annotations
-import contextlib, csv, io, json, math, os, time, warnings
+import contextlib, math, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,16 +18,14 @@ from accelerate import PartialState
 from accelerate.utils import broadcast_object_list
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from PIL import Image
 
-from .core import (FairsynthError, GenerateConfig, RunConfig, Stage, group_name, save_json, load_json, config_hash,
-                               get_logger, load_config, atomic_write)
-from .data import group_prompt, prompt_words, dataset_from_config, load_image
-from .finetune import (Generator, GroupAdapters, get_generator, check_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE,
+from .core import FairsynthError, GenerateConfig, RunConfig, Stage, group_name, config_hash, load_config
+from .data import group_prompt, prompt_words, dataset_from_config
+from .finetune import (Generator, GroupAdapters, get_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE,
                                    unet_weights, load_unet_weights, cpu_processes)
 from .minisd import default_batch_size, default_guidance, model_id, MINICLIP_PATH, load_pipeline, load_clip
 from .cluster import clip_image_embeddings, clip_text_embeddings
-from .manifest import MANIFEST_FIELDS, read_manifest, write_images, rewrite_manifest, open_manifest
+from .manifest import read_manifest, write_images, rewrite_manifest, open_manifest
 
 # %% auto #0
 __all__ = ['FULL_PREFIX', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'score_embeddings', 'filter_group',
