@@ -3,11 +3,16 @@ Clustered DreamBooth, several seeds, on the embedded mini-SD.
 
 The set: the Colored MNIST train images of class 0 (digits 0-4) at severity 0.9 (90% red background, 10% green), one
 prompt for all that names no colour. A logistic-regression reader fitted on real labelled images reads each generation's
-colour. Quality: Frechet distance between mini-CLIP image embeddings of the generations and of the real group-balanced
-val+test images of the class (lower is better; it also rewards balance), and of the kept generations of each read colour
+colour. Quality: Frechet distance between mini-CLIP image embeddings of the generations and of real group-balanced
+images of the class (lower is better; it also rewards balance), and of the kept generations of each read colour
 against the real images of that colour (quality within a group).
 
-Usage: python benchmarks/ddm_balance.py [--seeds 0 1 2] [--steps 300] [--n 128] [--scale 0.1] [--out runs/ddm_bench]
+Since 2026-12-01 the reader and the reference images come from the train and val splits only (the rare colour's images
+of both, as many of the common colour): the guidance scale chosen here must not have seen the test split. Before, both
+were fitted on val + test. `--scales` sweeps the indicator's guidance scale; 0 is plain sampling, as DDM's released code
+samples.
+
+Usage: python benchmarks/ddm_balance.py [--seeds 0 1 2] [--steps 300] [--n 128] [--scales 0 0.05 0.1 0.2] [--out runs/ddm_bench]
 """
 import argparse, json, time
 from pathlib import Path
@@ -24,7 +29,8 @@ p = argparse.ArgumentParser()
 p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
 p.add_argument('--steps', type=int, default=300)
 p.add_argument('--n', type=int, default=128, help='images generated per method and seed')
-p.add_argument('--scale', type=float, default=0.1)
+p.add_argument('--scales', type=float, nargs='+', default=[0.0, 0.1], help='guidance scales of the DDM with colour labels (0: plain sampling)')
+p.add_argument('--scale', type=float, default=0.1, help='guidance scale of the DDM with pseudo-labels')
 p.add_argument('--severity', type=float, default=0.9)
 p.add_argument('--out', default='runs/ddm_bench')
 p.add_argument('--threads', type=int, default=None)
@@ -35,9 +41,11 @@ out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 df = colored_mnist(a.severity, seed=0)
 tr = df[(df.split == 'train') & (df.y == 0)]
 images, colour = list(tr.image), tr.a.to_numpy()
-real = df[(df.split != 'train')]
+real = df[df.split.isin(['train', 'val'])]                 # never the test split: the scale is chosen on these
 reader = attribute_reader(list(real.image), real.a)
-ref = real[real.y == 0]
+c0 = real[real.y == 0]
+n_rare = int(c0.a.value_counts().min())
+ref = pd.concat([g.sample(n_rare, random_state=0) for _, g in c0.groupby('a')])   # group-balanced reference
 prompt = f"a photo of {prompt_words('colored_mnist')['y'][0]}"
 pipe = load_pipeline(); clip = load_clip()
 eref = clip_image_embeddings(list(ref.image), *clip)
@@ -72,7 +80,7 @@ for seed in a.seeds:
     for mode, labels in (('labels', colour), ('pseudo-labels', pl)):
         t = time.time(); train_ddm(pipe, images, prompt, d/f'ddm_{mode}', labels, cfg, progress=False); tt = time.time() - t
         term = load_indicator(d/f'ddm_{mode}')
-        for sc in ([0.0, a.scale] if mode == 'labels' else [a.scale]):
+        for sc in (a.scales if mode == 'labels' else [a.scale]):
             t = time.time()
             ims = with_adapter(d/f'ddm_{mode}', lambda: ddm_generate(pipe, prompt, a.n, indicator=term, scale=sc, seed=seed)[0])
             name = f'DDM {mode}, scale {sc}'

@@ -165,6 +165,8 @@ class FinetuneConfig(Section):
     num_class_images: int = 64
     instance_token: str = 'sks'
     min_images: int = 5              # a group or cluster with fewer real images gets no adapter of its own
+    extreme_bias: float|None = 0.999 # at this train severity or above, every minority group gets no adapter either: the
+                                     #   paper's extreme-bias recipe makes its images (None: only below min_images)
     seed: int = 0
     train_text_encoder: bool = False # also a LoRA on the text encoder's attention (diffusers' --train_text_encoder)
     full_unet: bool = False          # DreamBooth on every UNet weight (diffusers' train_dreambooth.py) instead of a LoRA; lower learning_rate
@@ -182,7 +184,8 @@ class GenerateConfig(Section):
     "Settings of the generation stage (see [generate](06_generate.ipynb)): the `generate` section."
     n_per_group: int|None = None     # images kept per group; None = the size of the largest real train group
     share: str = 'size'              # clusters share a group's quota in proportion to their 'size', or 'equal'
-    alpha: float = 0.5               # CLIP score = alpha * sim(image, class prompt) + (1 - alpha) * sim(image, group centroid)
+    alpha: float = 0.5               # CLIP score = alpha * sim(image, label prompt) + (1 - alpha) * sim(image, group centroid)
+    label: str = 'class'             # the label prompt: 'class' (the paper: the class words alone) or 'group' (with the attribute words)
     keep_frac: float = 0.75          # keep the top share of each group's generated images
     threshold: float|None = None     # or keep images whose score is at least this
     max_rounds: int = 2              # with a threshold: extra generation rounds for groups still short of their quota
@@ -191,6 +194,10 @@ class GenerateConfig(Section):
     batch_size: int|None = None      # None = chosen for the device
     clip_model: str|None = None      # None = the embedded mini-CLIP
     seed: int = 0
+
+    def __post_init__(self):
+        if self.label not in ('class', 'group'):
+            raise FairsynthError(f"generate.label={self.label!r}: expected 'class' (the class prompt) or 'group' (the group prompt)")
 
 @dataclass
 class TrainConfig(Section):
@@ -209,7 +216,9 @@ class TrainConfig(Section):
     dro_wd: float = 1.0              # strong weight decay       }  and use strong L2)
     dro_lr: float|None = None        # Group-DRO's learning rate; None = lr (real_config sets the Group-DRO paper's per dataset)
     beta: float = 0.5                # stage 1 loss: beta * CE + (1 - beta) * SupCon
-    temperature: float = 0.1         # SupCon temperature
+    temperature: float = 0.07        # SupCon temperature (SupCon's reference; this package used 0.1 before 2026-12-01)
+    views: int = 2                   # augmented views of each synthetic image in stage 1 (SupCon's reference); 1 = the image alone
+    proj_dim: int|None = 128         # SupCon on a projection MLP to this size (SupCon's reference); None = on the features
     stage1_epochs: int = 12
     stage1_lr: float = 3e-3
     stage2_epochs: int = 8
@@ -228,7 +237,7 @@ class DDMConfig(Section):
     k_max: int = 3
     weight: float = 0.05             # loss = (1 - weight) * noise MSE + weight * the indicator's cross-entropy
     hidden: list[int] = field(default_factory=lambda: [1024, 512])
-    scale: float = 0.1               # indicator guidance at sampling (DDM_SCALE)
+    scale: float = 0.1               # indicator guidance at sampling (DDM_SCALE); 0 = plain sampling, as DDM's released code samples
     guide_until: float = 0.5         # share of the sampling steps that are guided
     seed: int = 0
 

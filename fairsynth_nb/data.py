@@ -21,7 +21,7 @@ __all__ = ['SPLITS', 'TABLE_COLUMNS', 'COLOURS', 'COLOUR_NAMES', 'DIGIT_WORDS', 
            'colour_mask', 'colour_digit', 'check_severity', 'colored_mnist', 'drop_bad_images', 'check_groups_nonempty',
            'waterbirds', 'make_waterbirds_fixture', 'celeba', 'make_celeba_fixture', 'utkface', 'make_utkface_fixture',
            'subsample_severity', 'train_severity', 'load_dataset', 'dataset_from_config', 'prompt_words',
-           'group_prompt', 'class_prompt']
+           'group_prompt', 'class_prompt', 'label_prompt']
 
 # %% ../nbs/01_data.ipynb #acc67f5b
 SPLITS = ('train', 'val', 'test')
@@ -456,3 +456,8 @@ def class_prompt(df_or_name, y:int, a:int) -> str:
     "DreamBooth's class prompt of group (`y`, `a`): the class noun without the identifier (for prior preservation)."
     w = prompt_words(df_or_name)
     return w['template'].format(y=f"a {w['noun']}", a=w['a'][a])
+
+def label_prompt(df_or_name, y:int) -> str:
+    "The prompt of class `y` alone, naming no attribute: the paper's class prompt for the CLIP filter, and DDM's prompt."
+    w = prompt_words(df_or_name)
+    return ' '.join(w['template'].format(y=w['y'][y], a='').split())

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .core import (FairsynthError, FinetuneConfig, GenerateConfig, DDMConfig, config_hash, load_json, seed_everything,
                                get_logger, atomic_write)
-from .data import load_image, prompt_words
+from .data import load_image, label_prompt, prompt_words
 from .minisd import model_id, MINICLIP_PATH, load_clip, default_guidance, default_batch_size
 from .cluster import clip_image_embeddings, cluster_embeddings
 from .finetune import (Generator, register, train_adapter, train_dtype, make_accelerator, encode_images, encode_prompts,
@@ -27,8 +27,8 @@ from .generate import split_quota, load_adapter
 # %% auto #0
 __all__ = ['DDM_SCALE', 'Indicator', 'check_indicator_size', 'IndicatorTerm', 'pseudo_labels', 'latent_shape', 'train_ddm',
            'load_indicator', 'balanced_targets', 'ddm_generate', 'fairness_discrepancy', 'statistical_parity',
-           'frechet_distance', 'attribute_reader', 'read_attributes', 'indicator_features', 'ddm_prompt', 'ddm_jobs',
-           'ddm_plan', 'DDM']
+           'frechet_distance', 'attribute_reader', 'read_attributes', 'indicator_features', 'ddm_jobs', 'ddm_plan',
+           'DDM']
 
 # %% ../nbs/10_ddm.ipynb #07013261
 class Indicator(nn.Module):
@@ -208,11 +208,6 @@ def indicator_features(pipe, term:IndicatorTerm, images, prompt:str, t:int=500, 
     return term.indicator.to(pipe.device).features(eps).cpu().numpy()
 
 # %% ../nbs/10_ddm.ipynb #495f09f2
-def ddm_prompt(df_or_name, y:int) -> str:
-    "The prompt of class `y` that names no attribute (DDM's single prompt for all the class's images)."
-    w = prompt_words(df_or_name)
-    return ' '.join(w['template'].format(y=w['y'][y], a='').split())
-
 def ddm_jobs(df:pd.DataFrame, dc:DDMConfig, clip=None, root=Path('adapters')) -> list[dict]:
     "One DDM job per class: its train images, its prompt, and the indicator's labels (pseudo-labels or the attribute)."
     if dc.labels not in ('pseudo', 'attribute'): raise FairsynthError(f"ddm.labels={dc.labels!r}: expected 'pseudo' or 'attribute'")
@@ -225,7 +220,7 @@ def ddm_jobs(df:pd.DataFrame, dc:DDMConfig, clip=None, root=Path('adapters')) ->
             lab, info = pseudo_labels(list(part.image), k=dc.k, k_min=dc.k_min, k_max=dc.k_max, clip=clip, seed=dc.seed)
             k = info['k']
         jobs.append(dict(y=int(y), ids=list(part.id), images=list(part.image), attr=part.a.to_numpy(), labels=np.asarray(lab, int),
-                         n_groups=int(k), prompt=ddm_prompt(df, y), out=Path(root)/'ddm'/f'y{y}'))
+                         n_groups=int(k), prompt=label_prompt(df, y), out=Path(root)/'ddm'/f'y{y}'))
     return jobs
 
 # %% ../nbs/10_ddm.ipynb #bb171376
@@ -307,7 +302,7 @@ class DDM(Generator):
         lab = pd.read_csv(Path(run_dir)/unit.adapter.iloc[0]/'labels.csv')
         tr = df[df.split == 'train']
         return list(tr[tr.id.isin(lab.id[lab.label == int(unit.cluster.iloc[0][1:])])].image)
-    def unit_prompt(self, unit, df): return unit.prompt.iloc[0]
+    def unit_prompt(self, unit, df, label='class'): return unit.prompt.iloc[0]   # DDM's prompt is the class prompt already
     def unit_name(self, unit): return f"ddm class y={int(unit.y.iloc[0])}, indicator group {unit.cluster.iloc[0]}"
 
 register(DDM('ddm'));

@@ -20,8 +20,9 @@ from tqdm.auto import tqdm
 
 from .core import (FairsynthError, FinetuneConfig, RunConfig, Stage, group_name, save_json, load_json, config_hash,
                                seed_everything, get_logger, load_config)
-from .data import load_image, group_prompt, class_prompt, dataset_from_config
+from .data import load_image, group_prompt, class_prompt, dataset_from_config, train_severity
 from .minisd import model_id, MINICLIP_PATH, load_pipeline, generate, default_batch_size, _device
+from .bias import majority_attribute
 from .cluster import load_assignments
 
 # %% auto #0
@@ -31,8 +32,8 @@ __all__ = ['LORA_TARGETS', 'LORA_FILE', 'UNET_FILE', 'REGULARISER_FILE', 'TEXT_L
            'load_unet_weights', 'train_dtype', 'cpu_processes', 'make_accelerator', 'compile_unet', 'adamw',
            'TrainHook', 'LoraHook', 'FullUNetHook', 'TextEncoderHook', 'PriorHook', 'RegulariserHook', 'SpeedHook',
            'train_hooks', 'train_adapter', 'group_dir', 'Generator', 'Vanilla', 'GroupAdapters', 'register',
-           'generator_names', 'get_generator', 'check_generator', 'finetune_jobs', 'class_images', 'run_finetune',
-           'load_adapter_index']
+           'generator_names', 'get_generator', 'check_generator', 'recipe_groups', 'finetune_jobs', 'class_images',
+           'run_finetune', 'load_adapter_index']
 
 # %% ../nbs/05_finetune.ipynb #df5c1fef
 def crop_square(item, size:int, rng=None):
@@ -500,16 +501,26 @@ def check_generator(generator:str, finetuned:bool=False) -> str:
     "Check a generator name."
     return get_generator(generator, finetuned).name
 
+def recipe_groups(df:pd.DataFrame, cfg:FinetuneConfig) -> set:
+    """The groups that get the extreme-bias recipe whatever their size: the minority groups of each class whose train
+    severity (the data's `severity` if it was set, else the measured share of the class's majority attribute) is at least
+    `cfg.extreme_bias`, as the paper does on its 0.999 variants."""
+    if cfg.extreme_bias is None: return set()
+    n_a, maj, sev = df.attrs.get('n_a', 2), majority_attribute(df), train_severity(df)
+    return {y * n_a + a for y in maj if df.attrs.get('severity', sev[y]) >= cfg.extreme_bias for a in range(n_a) if a != maj[y]}
+
 def finetune_jobs(df:pd.DataFrame, generator:str, cfg:FinetuneConfig, assign:pd.DataFrame|None=None, root=Path('adapters')) -> tuple[list, list]:
-    "The adapters `generator` needs for table `df`, and the groups/clusters skipped as too small."
+    "The adapters `generator` needs for table `df`, and the groups/clusters skipped (too small, or under the extreme-bias recipe)."
     g = get_generator(generator, finetuned=True)
     if not isinstance(g, GroupAdapters): raise FairsynthError(f"the {generator} generator does not train adapters per group: its jobs are {type(g).__name__}.jobs")
     n_a = df.attrs.get('n_a', 2)
     tr = df[df.split == 'train']
-    jobs, skipped = [], []
+    jobs, skipped, recipe = [], [], recipe_groups(df, cfg)
     for gid in range(2 * n_a):
         y, a = gid // n_a, gid % n_a
         part = tr[tr.group == gid]
+        if gid in recipe:
+            skipped.append(dict(group=gid, y=y, a=a, cluster='all', name=f'{group_name(y, a)}/all', n=len(part), why='severity')); continue
         if part.empty: raise FairsynthError(f"group {group_name(y, a)} has no train image: nothing to finetune on")
         prompt = group_prompt(df, y, a, token=cfg.instance_token if g.dreambooth else None)
         cprompt = class_prompt(df, y, a) if g.dreambooth else None
@@ -520,7 +531,7 @@ def finetune_jobs(df:pd.DataFrame, generator:str, cfg:FinetuneConfig, assign:pd.
             parts = [(f'c{k}', part[part.id.isin(ga[ga.cluster == k].id)]) for k in sorted(ga.cluster.unique())]
         else: parts = [('all', part)]
         for cname, p in parts:
-            item = dict(group=gid, y=y, a=a, cluster=cname, name=f'{group_name(y, a)}/{cname}', n=len(p))
+            item = dict(group=gid, y=y, a=a, cluster=cname, name=f'{group_name(y, a)}/{cname}', n=len(p), why='min_images')
             if len(p) < cfg.min_images:
                 if len(part) >= cfg.min_images:   # a cluster never silently falls back to another group's generator
                     raise FairsynthError(f"cluster {cname} of group {group_name(y, a)} has {len(p)} image(s), fewer than min_images="
@@ -556,8 +567,10 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
     if st.skipped: return load_json(index)
     fc = cfg.finetune
     jobs, skipped = gen.jobs(dataset_from_config(cfg), cfg, st.run_dir)
-    for s in skipped: st.log.warning(f"finetune: {s['name']} has {s['n']} image(s) (< min_images={fc.min_images}): no adapter; "
-                                     "generation uses the bias-aligned group's adapter (extreme-bias recipe)")
+    for s in skipped:
+        why = (f"has {s['n']} image(s) (< min_images={fc.min_images})" if s['why'] == 'min_images' else
+               f"is a minority group at train severity >= finetune.extreme_bias={fc.extreme_bias}")
+        st.log.warning(f"finetune: {s['name']} {why}: no adapter; generation uses the bias-aligned group's adapter (extreme-bias recipe)")
     acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps)     # several processes share the jobs out
     pipe = load_pipeline(fc.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
     seed_everything(fc.seed)

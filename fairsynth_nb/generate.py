@@ -20,7 +20,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .core import FairsynthError, GenerateConfig, RunConfig, Stage, group_name, config_hash, load_config
-from .data import group_prompt, prompt_words, dataset_from_config
+from .data import group_prompt, label_prompt, prompt_words, dataset_from_config
 from .finetune import (Generator, GroupAdapters, get_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE,
                                    unet_weights, load_unet_weights, cpu_processes)
 from .minisd import default_batch_size, default_guidance, model_id, MINICLIP_PATH, load_pipeline, load_clip
@@ -242,9 +242,12 @@ def reference(self:Generator, unit:pd.DataFrame, df:pd.DataFrame, run_dir) -> li
     return list(tr[tr.group == int(unit.group.iloc[0])].image)
 
 @patch
-def unit_prompt(self:Generator, unit:pd.DataFrame, df:pd.DataFrame) -> str:
-    "The prompt a unit's images are scored against: its group's prompt."
-    return group_prompt(df, int(unit.y.iloc[0]), int(unit.a.iloc[0]))
+def unit_prompt(self:Generator, unit:pd.DataFrame, df:pd.DataFrame, label:str='class') -> str:
+    "The prompt a unit's images are scored against: its class's (`label='class'`, the paper's) or its group's (`'group'`)."
+    y, a = int(unit.y.iloc[0]), int(unit.a.iloc[0])
+    if label == 'class': return label_prompt(df, y)
+    if label == 'group': return group_prompt(df, y, a)
+    raise FairsynthError(f"generate.label={label!r}: expected 'class' (the class prompt) or 'group' (the group prompt)")
 
 @patch
 def unit_name(self:Generator, unit:pd.DataFrame) -> str: return f"group {group_name(int(unit.y.iloc[0]), int(unit.a.iloc[0]))}"
@@ -268,7 +271,7 @@ class _Scorer:
             u, part = getattr(u, 'item', lambda: u)(), m.iloc[idx]
             if u not in self.centroids:
                 self.centroids[u] = clip_image_embeddings(self.gen.reference(part, self.df, self.run_dir), clip, proc).mean(0)
-                self.texts[u] = clip_text_embeddings([self.gen.unit_prompt(part, self.df)], clip, proc)[0]
+                self.texts[u] = clip_text_embeddings([self.gen.unit_prompt(part, self.df, self.gc.label)], clip, proc)[0]
             new = [f for f in part.file if f not in self.emb]
             if new: self.emb.update(zip(new, clip_image_embeddings([self.out/f for f in new], clip, proc)))
             s = score_embeddings(np.stack([self.emb[f] for f in part.file]), self.texts[u], self.centroids[u], self.gc.alpha)

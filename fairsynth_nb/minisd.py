@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from sklearn.datasets import load_digits
 from tqdm.auto import tqdm
 
 import fairsynth_nb
 from .core import FairsynthError, atomic_write, save_json, load_json, seed_everything, get_logger
+from .corpus import stroke_masks
 
 # %% auto #0
 __all__ = ['WEIGHTS_PATH', 'MINISD_PATH', 'MINICLIP_PATH', 'IMAGE_SIZE', 'MAX_TOKENS', 'PALETTE', 'DIGIT_WORDS',
@@ -43,13 +45,15 @@ PALETTE = {
 }
 DIGIT_WORDS = ['zero','one','two','three','four','five','six','seven','eight','nine']
 
-CAPTION_TEMPLATES = [  # (template, mentions the digit colour)
-    ("a photo of the digit {d} in {fg} on a {bg} background", True),
-    ("a photo of the digit {d} on a {bg} background", False),
-    ("a {fg} digit {d} on a {bg} background", True),
-    ("an image of the number {d} in {fg} on a {bg} background", True),
-    ("a picture of a {fg} {d} on a {bg} background", True),
-    ("the number {d} on a {bg} background", False),
+CAPTION_TEMPLATES = [  # (template, names the digit colour, names the background)
+    ("a photo of the digit {d} in {fg} on a {bg} background", True, True),
+    ("a photo of the digit {d} on a {bg} background", False, True),
+    ("a {fg} digit {d} on a {bg} background", True, True),
+    ("an image of the number {d} in {fg} on a {bg} background", True, True),
+    ("a picture of a {fg} {d} on a {bg} background", True, True),
+    ("the number {d} on a {bg} background", False, True),
+    ("a photo of the digit {d}", False, False),       # captions that name the digit alone: web captions often say
+    ("a handwritten {d}", False, False),              # less than the picture shows, and these make the digit matter
 ]
 
 def caption(digit:int, fg:str, bg:str, template:int=0) -> str:
@@ -82,30 +86,42 @@ def paint_mask(mask:np.ndarray, fg, bg, jitter:float=0., rng=None) -> np.ndarray
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
 
 # %% ../nbs/03_minisd.ipynb #293e8a1f
-def digits_corpus(size:int=IMAGE_SIZE, seed:int=0, n_colourings:int=8, test_frac:float=0.2,
-                  white_frac:float=0.3, jitter:float=12.) -> pd.DataFrame:
-    """The training corpus of mini-SD and mini-CLIP: sklearn's 1,797 8x8 digits, each painted `n_colourings` times
-    (digit colour `fg` white with probability `white_frac`, else random; background `bg` any other palette colour).
-    Columns: `image` (uint8 size x size x 3), `digit`, `fg`, `bg`, `caption`, `src` (index of the scan), `split`
-    (the scans, not the paintings, are split, so test digits are unseen handwriting)."""
-    from sklearn.datasets import load_digits
+def _scan_masks(size:int, rng, test_frac:float) -> tuple:
+    "sklearn's 1,797 scans as masks, their digits, ids and a random split of the scans."
+    d = load_digits()
+    masks, n = digit_masks(d.images, size), len(d.images)
+    is_test = np.zeros(n, bool); is_test[rng.permutation(n)[:int(round(n * test_frac))]] = True
+    return masks, d.target.astype(int), np.arange(n).astype(str), np.where(is_test, 'test', 'train')
+
+def _stroke_masks(size:int, seed:int, n_per_digit:int, n_test_per_digit:int) -> tuple:
+    "`n_per_digit` train and `n_test_per_digit` held-out masks per digit of the stroke corpus (all three sources)."
+    tr, te = stroke_masks(n_per_digit, seed, size, split='train'), stroke_masks(n_test_per_digit, seed + 1, size, split='test')
+    return tuple(np.concatenate([a, b]) for a, b in zip(tr, te))
+
+def digits_corpus(size:int=IMAGE_SIZE, seed:int=0, source:str='strokes', n_per_digit:int=2000, n_test_per_digit:int=200,
+                  n_colourings:int|None=None, test_frac:float=0.2, white_frac:float=0.3, jitter:float=12.) -> pd.DataFrame:
+    """The training corpus of mini-SD and mini-CLIP, painted (digit colour `fg` white with probability `white_frac`, else
+    random; background `bg` any other palette colour), each painting `n_colourings` times (default 1 for strokes, 8 for
+    scans). `source='strokes'`: [the stroke corpus](02a_corpus.ipynb), `n_per_digit` train and `n_test_per_digit` held-out
+    masks per digit (unseen scans, fonts and allographs); `'scans'`: sklearn's 1,797 scans upscaled, a share `test_frac`
+    held out (the corpus of the weights shipped before 2026-12-01). Columns: `image` (uint8 size x size x 3), `digit`,
+    `fg`, `bg`, `caption`, `template`, `src` (the scan's index or the stroke source), `split`."""
+    if source not in ('strokes', 'scans'): raise FairsynthError(f"digits_corpus: source={source!r}; expected 'strokes' or 'scans'")
+    n_colourings = n_colourings if n_colourings is not None else (1 if source == 'strokes' else 8)
     if n_colourings < 1: raise FairsynthError(f"digits_corpus: n_colourings must be >= 1, got {n_colourings}")
     if not 0 < test_frac < 1: raise FairsynthError(f"digits_corpus: test_frac must be in (0, 1), got {test_frac}")
-    d = load_digits()
     rng = np.random.default_rng(seed)
-    masks = digit_masks(d.images, size)
-    n = len(masks)
-    is_test = np.zeros(n, bool); is_test[rng.permutation(n)[:int(round(n * test_frac))]] = True
-    names = list(PALETTE)
-    rows = []
-    for i in range(n):
+    masks, digits, src, split = (_scan_masks(size, rng, test_frac) if source == 'scans' else
+                                 _stroke_masks(size, seed, n_per_digit, n_test_per_digit))
+    names, rows = list(PALETTE), []
+    for m, dg, s, sp in zip(masks, digits, src, split):
         for _ in range(n_colourings):
             fg = 'white' if rng.random() < white_frac else names[rng.integers(len(names))]
             bg = names[rng.integers(len(names))]
             while bg == fg: bg = names[rng.integers(len(names))]
             t = int(rng.integers(len(CAPTION_TEMPLATES)))
-            rows.append(dict(image=paint_mask(masks[i], fg, bg, jitter, rng), digit=int(d.target[i]), fg=fg, bg=bg,
-                             caption=caption(d.target[i], fg, bg, t), template=t, src=i, split='test' if is_test[i] else 'train'))
+            rows.append(dict(image=paint_mask(m, fg, bg, jitter, rng), digit=int(dg), fg=fg, bg=bg, caption=caption(dg, fg, bg, t),
+                             template=t, src=s, split=sp))
     return pd.DataFrame(rows)
 
 # %% ../nbs/03_minisd.ipynb #565383c8
@@ -117,7 +133,7 @@ RARE_TOKENS = ['sks', 'zwx', 'qxv', 'ohwx', 'xjy']
 def vocab_words() -> list[str]:
     "Every word that the mini tokenizer keeps as one token."
     ws = VOCAB_WORDS + DIGIT_WORDS + list(PALETTE) + RARE_TOKENS
-    for t, _ in CAPTION_TEMPLATES: ws += [w for w in t.split() if not w.startswith('{')]
+    for t, *_ in CAPTION_TEMPLATES: ws += [w for w in t.split() if not w.startswith('{')]
     return sorted(set(ws))
 
 def _bytes_to_unicode():
@@ -309,18 +325,20 @@ def _corpus_arrays(corpus:pd.DataFrame, split='train'):
     return dict(x=_unit_pixels(np.stack(c.image.values)), digit=torch.tensor(c.digit.values),
                 fg=torch.tensor([names.index(v) for v in c.fg]), bg=torch.tensor([names.index(v) for v in c.bg]))
 
-def _random_captions(digit, fg, bg, gen) -> tuple[list[str], torch.Tensor]:
-    "One caption per image from a random template; also whether it names the digit colour."
+def _random_captions(digit, fg, bg, gen) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    "One caption per image from a random template; also whether it names the digit colour, and the background."
     names = list(PALETTE)
     t = torch.randint(len(CAPTION_TEMPLATES), (len(digit),), generator=gen)
     caps = [caption(int(d), names[int(f)], names[int(b)], int(k)) for d, f, b, k in zip(digit, fg, bg, t)]
-    return caps, torch.tensor([CAPTION_TEMPLATES[int(k)][1] for k in t])
+    return caps, torch.tensor([CAPTION_TEMPLATES[int(k)][1] for k in t]), torch.tensor([CAPTION_TEMPLATES[int(k)][2] for k in t])
 
-def clip_loss(img_emb, txt_emb, scale, digit, fg, bg, names_fg) -> torch.Tensor:
-    "Symmetric multi-positive contrastive loss: caption i fits image j when digit, background and (if named) digit colour agree."
+def clip_loss(img_emb, txt_emb, scale, digit, fg, bg, names_fg, names_bg=None) -> torch.Tensor:
+    "Symmetric multi-positive contrastive loss: caption i fits image j when the digit and the colours caption i names agree."
     img_emb, txt_emb = F.normalize(img_emb, dim=-1), F.normalize(txt_emb, dim=-1)
     logits = scale * txt_emb @ img_emb.t()                       # captions x images
-    fits = (digit[:, None] == digit[None]) & (bg[:, None] == bg[None]) & (~names_fg[:, None] | (fg[:, None] == fg[None]))
+    names_bg = torch.ones_like(names_fg) if names_bg is None else names_bg
+    fits = ((digit[:, None] == digit[None]) & (~names_bg[:, None] | (bg[:, None] == bg[None]))
+            & (~names_fg[:, None] | (fg[:, None] == fg[None])))
     tgt = fits.float() / fits.float().sum(1, keepdim=True)
     l_t = -(tgt * logits.log_softmax(1)).sum(1).mean()
     tgt_i = fits.t().float() / fits.t().float().sum(1, keepdim=True)
@@ -342,8 +360,10 @@ def _batch_index(n:int, batch_size:int, gen, bg=None, bg_per_batch:int|None=None
 
 def train_clip(corpus, out:Path, steps:int=1000, batch_size:int=128, lr:float=1e-3, seed:int=0,
                checkpointing_steps:int=250, resume:bool=True, quiet:bool=False, save_dtype=torch.float16,
-               bg_per_batch:int|None=None) -> dict:
-    "Train mini-CLIP; write `out/miniclip` (CLIPModel + processor) and mini-SD's `text_encoder` and `tokenizer`."
+               bg_per_batch:int|None=None, digit_bank:float=1.0) -> dict:
+    """Train mini-CLIP; write `out/miniclip` (CLIPModel + processor) and mini-SD's `text_encoder` and `tokenizer`. With
+    `digit_bank` > 0, each image also meets the ten captions "a photo of the digit <d>", one of them its own (that term's
+    weight): a batch of 128 rarely holds two captions that differ in the digit alone, as a web-scale batch does."""
     from transformers import CLIPModel, CLIPTextModel, CLIPImageProcessor, CLIPProcessor
     seed_everything(seed)
     tok = build_tokenizer()
@@ -351,15 +371,22 @@ def train_clip(corpus, out:Path, steps:int=1000, batch_size:int=128, lr:float=1e
     data = _corpus_arrays(corpus)
     gen = torch.Generator().manual_seed(seed)
     n = len(data['x'])
+    bank_ids = tok([caption(k, 'white', 'red', 6) for k in range(10)], padding='longest', return_tensors='pt').input_ids
     def loss_fn(step):
         idx = _batch_index(n, batch_size, gen, data['bg'], bg_per_batch)
         d, f, b = data['digit'][idx], data['fg'][idx], data['bg'][idx]
-        caps, names_fg = _random_captions(d, f, b, gen)
+        caps, names_fg, names_bg = _random_captions(d, f, b, gen)
         enc = tok(caps, padding='longest', max_length=MAX_TOKENS, truncation=True, return_tensors='pt')
         img = model.get_image_features(pixel_values=_augment(data['x'][idx], gen))
         txt = model.get_text_features(input_ids=enc.input_ids)
         img = getattr(img, 'pooler_output', img); txt = getattr(txt, 'pooler_output', txt)
-        return clip_loss(img, txt, model.logit_scale.exp().clamp(max=100), d, f, b, names_fg)
+        scale = model.logit_scale.exp().clamp(max=100)
+        loss = clip_loss(img, txt, scale, d, f, b, names_fg, names_bg)
+        if digit_bank:
+            bank = model.get_text_features(input_ids=bank_ids)
+            bank = F.normalize(getattr(bank, 'pooler_output', bank), dim=-1)
+            loss = loss + digit_bank * F.cross_entropy(scale * F.normalize(img, dim=-1) @ bank.t(), d)
+        return loss
     info = _fit('mini-CLIP', dict(clip=model), loss_fn, steps, lr, out/'checkpoints'/'clip', checkpointing_steps, resume, gen, quiet=quiet)
     proc = CLIPProcessor(image_processor=CLIPImageProcessor(size={'shortest_edge': IMAGE_SIZE}, crop_size={'height': IMAGE_SIZE, 'width': IMAGE_SIZE},
                          image_mean=[0.5]*3, image_std=[0.5]*3, do_convert_rgb=True), tokenizer=tok)
@@ -367,7 +394,7 @@ def train_clip(corpus, out:Path, steps:int=1000, batch_size:int=128, lr:float=1e
     text_tower(te).load_state_dict(text_tower(model).state_dict())
     model.to(save_dtype).save_pretrained(out/'miniclip'); proc.save_pretrained(out/'miniclip'); save_tokenizer(tok, out/'miniclip')
     te.to(save_dtype).save_pretrained(out/'minisd'/'text_encoder'); save_tokenizer(tok, out/'minisd'/'tokenizer')
-    return dict(info, params=n_params(model), batch_size=batch_size, lr=lr, bg_per_batch=bg_per_batch)
+    return dict(info, params=n_params(model), batch_size=batch_size, lr=lr, bg_per_batch=bg_per_batch, digit_bank=digit_bank)
 
 # %% ../nbs/03_minisd.ipynb #3b002473
 def train_vae(corpus, out:Path, steps:int=1200, batch_size:int=32, lr:float=1e-3, kl_weight:float=1e-6, seed:int=0,
@@ -417,7 +444,7 @@ def train_unet(corpus, out:Path, steps:int=2000, batch_size:int=128, lr:float=5e
     def loss_fn(step):
         idx = torch.randint(len(mu), (batch_size,), generator=gen)
         z = (mu[idx] + sd_[idx] * torch.randn(mu[idx].shape, generator=gen)) * sf
-        caps, _ = _random_captions(data['digit'][idx], data['fg'][idx], data['bg'][idx], gen)
+        caps, *_ = _random_captions(data['digit'][idx], data['fg'][idx], data['bg'][idx], gen)
         drop = torch.rand(batch_size, generator=gen) < cond_drop
         caps = ['' if dr else c for c, dr in zip(caps, drop)]
         with torch.no_grad():
@@ -437,7 +464,7 @@ def train_unet(corpus, out:Path, steps:int=2000, batch_size:int=128, lr:float=5e
     return dict(info, params=n_params(unet), batch_size=batch_size, lr=lr, cond_drop=cond_drop, snr_gamma=snr_gamma)
 
 # %% ../nbs/03_minisd.ipynb #ce1158d3
-DEFAULT_STEPS = dict(clip=1000, vae=1200, unet=2000)
+DEFAULT_STEPS = dict(clip=4000, vae=1200, unet=2000)
 PARTS = ('clip', 'vae', 'unet')
 
 def _steps_per_part(steps, parts) -> dict:

@@ -24,7 +24,8 @@ from .report import write_report
 
 # %% auto #0
 __all__ = ['REAL_MODEL', 'REAL_CLIP', 'REAL_FINETUNE', 'REAL_TRAIN', 'REAL_GROUPDRO', 'STAGES', 'STAGE_STEPS', 'SEVERITIES',
-           'preset_config', 'real_config', 'run_pipeline', 'sweep_results', 'sweep_table', 'run_sweep']
+           'preset_config', 'real_config', 'synthetic_plan', 'run_pipeline', 'sweep_results', 'sweep_table',
+           'run_sweep']
 
 # %% ../nbs/09_pipeline.ipynb #223007c7
 def preset_config(preset:str='quick', **data_kw) -> RunConfig:
@@ -88,9 +89,17 @@ def _generate(run, out, cfg, gens, until):
 
 def _train(run, out, cfg, gens, until):
     real = [m for m in cfg.train.methods if m not in SYNTHETIC_METHODS]
-    syn = [m for m in cfg.train.methods if m in SYNTHETIC_METHODS]
     if real: run('train-real', run_train, out, methods=real)
-    for g in gens: run(f'train-{g}', run_train, out, methods=syn, generator=g)
+    for g, methods in gens.items(): run(f'train-{g}', run_train, out, methods=methods, generator=g)
+
+def synthetic_plan(cfg:RunConfig, generators=None) -> dict:
+    """Which methods train on which generator's images: every asked generator (default: the run's) gets the synthetic
+    methods; `ffr` trains on the vanilla generator's images only, as From Fake to Real does."""
+    syn = [m for m in cfg.train.methods if m in SYNTHETIC_METHODS]
+    rest = [m for m in syn if m != 'ffr']
+    plan = {g: list(rest) for g in (generators or [cfg.finetune.generator])} if rest else {}
+    if 'ffr' in syn: plan.setdefault('vanilla', []).append('ffr')
+    return plan
 
 def _evaluate(run, out, cfg, gens, until):
     m = run('evaluate', run_evaluate, out)
@@ -118,8 +127,7 @@ def run_pipeline(out, cfg:RunConfig, generators=None, overwrite:bool=False, unti
     run = _Timer(out)
     run('bias', run_bias, cfg, out, overwrite=overwrite)
     save_config(cfg, out)          # the data section matches (run_bias checked it); the other sections may have changed
-    # generators are needed only when a method trains on a synthetic set
-    gens = list(generators or [cfg.finetune.generator]) if any(m in SYNTHETIC_METHODS for m in cfg.train.methods) else []
+    gens = synthetic_plan(cfg, generators)     # generator -> the methods trained on its images (none without a synthetic method)
     result = None
     for name in STAGES[1:STAGES.index(until or 'evaluate') + 1]: result = STAGE_STEPS[name](run, out, cfg, gens, until)
     return result

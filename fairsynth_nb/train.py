@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, TransformBlock, ColReader, ColSplitter, Learner, Callback,
                                Metric, AvgMetric, SaveModelCallback, Resize, Normalize, imagenet_stats, params, Adam, xresnet18,
-                               PILImage)
+                               PILImage, TensorImage)
 from fastai.callback.data import *   # weighted_dataloaders
 
 from safetensors.torch import save_file
@@ -29,10 +29,10 @@ from .evaluate import predict_split       # evaluate is a leaf (it imports core 
 
 # %% auto #0
 __all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'MANIFEST_COLUMNS', 'COMMON_SETTINGS', 'METHOD_SETTINGS',
-           'REFERENCE_SETTINGS', 'group_counts', 'dls_from_table', 'Classifier', 'small_cnn', 'make_classifier',
-           'splitter', 'ce_loss', 'ReweightedCE', 'GroupDROLoss', 'SupConCallback', 'FreezeBodyCallback',
-           'colour_jitter', 'GroupAccuracy', 'synthetic_table', 'train_method', 'method_settings', 'model_key',
-           'run_train']
+           'REFERENCE_SETTINGS', 'METHOD_REVISIONS', 'group_counts', 'dls_from_table', 'Classifier', 'small_cnn',
+           'make_classifier', 'splitter', 'ce_loss', 'ReweightedCE', 'GroupDROLoss', 'supcon_views', 'SupConCallback',
+           'FreezeBodyCallback', 'colour_jitter', 'GroupAccuracy', 'synthetic_table', 'train_method', 'method_settings',
+           'model_key', 'run_train']
 
 # %% ../nbs/07_train.ipynb #d8fda5ff
 def _as_pil(item): return PILImage.create(item if not isinstance(item, (str, Path)) else Path(item))
@@ -72,10 +72,12 @@ def dls_from_table(df:pd.DataFrame, bs:int=128, balanced:bool=False, size:int|No
 
 # %% ../nbs/07_train.ipynb #4b834fc2
 class Classifier(nn.Module):
-    "A feature extractor `body` and a linear `head`; the last features are kept in `.feats`."
-    def __init__(self, body:nn.Module, n_feat:int, n_out:int=2):
+    """A feature extractor `body` and a linear `head`; the last features are kept in `.feats`. With `proj_dim`, also
+    SupCon's projection MLP `proj` (features -> `proj_dim`), which only the contrastive loss reads."""
+    def __init__(self, body:nn.Module, n_feat:int, n_out:int=2, proj_dim:int|None=None):
         super().__init__()
         self.body, self.head = body, nn.Linear(n_feat, n_out)
+        self.proj = nn.Sequential(nn.Linear(n_feat, n_feat), nn.ReLU(inplace=True), nn.Linear(n_feat, proj_dim)) if proj_dim else None
         self.feats = None
     def forward(self, x):
         self.feats = self.body(x)
@@ -91,8 +93,8 @@ def small_cnn(width:int=32) -> tuple[nn.Module, int]:
 
 ARCHS = ('small_cnn', 'xresnet18', 'resnet50')
 
-def make_classifier(arch:str='small_cnn', n_out:int=2, pretrained:bool=False) -> Classifier:
-    "A `Classifier` of architecture `arch` (small_cnn | xresnet18 | resnet50)."
+def make_classifier(arch:str='small_cnn', n_out:int=2, pretrained:bool=False, proj_dim:int|None=None) -> Classifier:
+    "A `Classifier` of architecture `arch` (small_cnn | xresnet18 | resnet50), with a projection head of `proj_dim` if given."
     if arch == 'small_cnn': body, nf = small_cnn()
     elif arch == 'xresnet18':
         m = xresnet18(n_out=n_out); nf = m[-1].in_features; m[-1] = nn.Identity(); body = m
@@ -105,9 +107,11 @@ def make_classifier(arch:str='small_cnn', n_out:int=2, pretrained:bool=False) ->
                                  "use pretrained=False or put the weights in torch's cache") from None
         nf = m.fc.in_features; m.fc = nn.Identity(); body = m
     else: raise FairsynthError(f"unknown architecture {arch!r}; expected one of {', '.join(ARCHS)}")
-    return Classifier(body, nf, n_out)
+    return Classifier(body, nf, n_out, proj_dim)
 
-def splitter(m:Classifier): return [params(m.body), params(m.head)]
+def splitter(m:Classifier):
+    "Two parameter groups: the body (and the projection head), then the linear head, which is all stage 2 trains."
+    return [params(m.body) + (params(m.proj) if m.proj is not None else []), params(m.head)]
 
 # %% ../nbs/07_train.ipynb #149907e5
 def ce_loss(pred, y, g=None): return F.cross_entropy(pred, y)
@@ -145,15 +149,52 @@ class GroupDROLoss:
         return (self.q.to(pred.device) * gl).sum()
 
 # %% ../nbs/07_train.ipynb #82aa21fc
+def supcon_views(x:torch.Tensor, flip:bool=True, scale=(0.2, 1.), ratio=(3/4, 4/3), jitter:float=0.4, hue:float=0.1,
+                 p_jitter:float=0.8, p_grey:float=0.2) -> torch.Tensor:
+    """One augmented view of a batch `x` (n, 3, h, w) in [0, 1], as SupCon's reference makes its views: a random resized
+    crop (area share in `scale`, aspect in `ratio`), a horizontal flip (if `flip`), colour jitter (brightness, contrast,
+    saturation by up to `jitter`, hue by up to `hue` of the circle) with probability `p_jitter`, greyscale with `p_grey`."""
+    n, dev = len(x), x.device
+    def u(lo, hi, *shape): return lo + (hi - lo) * torch.rand(n, *shape, device=dev)
+    area, ar = u(*scale), torch.exp(u(math.log(ratio[0]), math.log(ratio[1])))
+    w, h = (area * ar).sqrt().clamp(max=1), (area / ar).sqrt().clamp(max=1)
+    sx = torch.where(torch.rand(n, device=dev) < 0.5, -w, w) if flip else w
+    theta = torch.zeros(n, 2, 3, device=dev)
+    theta[:, 0, 0], theta[:, 1, 1], theta[:, 0, 2], theta[:, 1, 2] = sx, h, (1 - w) * u(-1, 1), (1 - h) * u(-1, 1)
+    x = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), align_corners=False, padding_mode='reflection')
+    grey = lambda t: (0.299 * t[:, :1] + 0.587 * t[:, 1:2] + 0.114 * t[:, 2:]).expand_as(t)
+    j = (torch.rand(n, 1, 1, 1, device=dev) < p_jitter).float()
+    y = x * u(1 - jitter, 1 + jitter, 1, 1, 1)                                                           # brightness
+    m = grey(y).mean((1, 2, 3), keepdim=True); y = (y - m) * u(1 - jitter, 1 + jitter, 1, 1, 1) + m    # contrast
+    g = grey(y); y = (y - g) * u(1 - jitter, 1 + jitter, 1, 1, 1) + g                                    # saturation
+    a = u(-hue, hue) * 2 * math.pi                                                                      # hue: a turn about the grey axis
+    k = torch.ones(3, device=dev) / math.sqrt(3); c, s = a.cos()[:, None, None], a.sin()[:, None, None]
+    K = torch.tensor([[0., -k[2], k[1]], [k[2], 0., -k[0]], [-k[1], k[0], 0.]], device=dev)
+    R = c * torch.eye(3, device=dev) + s * K + (1 - c) * torch.outer(k, k)                                # Rodrigues
+    y = torch.einsum('nij,njhw->nihw', R, y)
+    x = (j * y + (1 - j) * x).clamp(0, 1)
+    gr = (torch.rand(n, 1, 1, 1, device=dev) < p_grey).float()
+    return gr * grey(x) + (1 - gr) * x
+
 class SupConCallback(Callback):
-    "Replace the training loss by beta * loss + (1 - beta) * SupCon(normalised features, y)."
+    """Replace the training loss by beta * loss + (1 - beta) * SupCon(normalised projections, y). With `views` > 1 each
+    training batch is replaced by that many `supcon_views` of its images (labels repeated), which the CE sees too; SupCon
+    runs on the model's projection head when it has one, else on the features."""
     order = 60
-    def __init__(self, beta:float=0.5, temperature:float=0.1):
+    def __init__(self, beta:float=0.5, temperature:float=0.07, views:int=2, flip:bool=True):
         from pytorch_metric_learning.losses import SupConLoss
-        self.beta, self.supcon = beta, SupConLoss(temperature=temperature)
+        self.beta, self.views, self.flip, self.supcon = beta, views, flip, SupConLoss(temperature=temperature)
+    def before_batch(self):
+        if not self.training or self.views < 2: return
+        norm = next((t for t in self.dls.train.after_batch.fs if isinstance(t, Normalize)), None)
+        x = self.xb[0] * norm.std + norm.mean if norm is not None else self.xb[0]
+        v = torch.cat([supcon_views(x.float(), self.flip) for _ in range(self.views)]).to(self.xb[0].dtype)
+        self.learn.xb = (TensorImage((v - norm.mean) / norm.std if norm is not None else v),)
+        self.learn.yb = tuple(torch.cat([t] * self.views) for t in self.yb)
     def after_loss(self):
         if not self.training or self.beta >= 1: return
-        f = F.normalize(self.learn.model.feats.float(), dim=1)
+        m = self.learn.model
+        f = F.normalize((m.proj(m.feats) if getattr(m, 'proj', None) is not None else m.feats).float(), dim=1)
         sc = self.supcon(f, self.yb[0])
         self.learn.loss_grad = self.beta * self.learn.loss_grad + (1 - self.beta) * sc
         self.learn.loss = self.learn.loss_grad.clone()
@@ -190,14 +231,14 @@ class GroupAccuracy(Metric):
     def name(self): return {'worst': 'worst_group_acc', 'avg': 'avg_acc', 'select': 'selection_score'}[self.kind]
 
 # %% ../nbs/07_train.ipynb #d212eec5
-METHODS = ('erm', 'resample', 'reweight', 'groupdro', 'two_stage', 'synthetic_only', 'ce_only', 'ffr', 'synthetic_groupdro')
-SYNTHETIC_METHODS = ('two_stage', 'synthetic_only', 'ce_only', 'ffr', 'synthetic_groupdro')
+METHODS = ('erm', 'resample', 'reweight', 'groupdro', 'two_stage', 'synthetic_only', 'ce_only', 'ffr', 'two_stage_full', 'synthetic_groupdro')
+SYNTHETIC_METHODS = ('two_stage', 'synthetic_only', 'ce_only', 'ffr', 'two_stage_full', 'synthetic_groupdro')
 
 # %% ../nbs/07_train.ipynb #4d0a1043
 MANIFEST_COLUMNS = ('file', 'group', 'y', 'a', 'kept')
 
-def synthetic_table(manifest, real:pd.DataFrame) -> pd.DataFrame:
-    "A table: train = the kept synthetic images of `manifest` (a path or DataFrame), val/test = those of `real`."
+def synthetic_table(manifest, real:pd.DataFrame, kept_only:bool=True) -> pd.DataFrame:
+    "A table: train = the kept (or, with `kept_only=False`, all) synthetic images of `manifest` (a path or DataFrame), val/test = those of `real`."
     path = None
     if not isinstance(manifest, pd.DataFrame):
         path = Path(manifest)
@@ -206,7 +247,7 @@ def synthetic_table(manifest, real:pd.DataFrame) -> pd.DataFrame:
     where = str(path or 'manifest')
     missing = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
     if missing: raise FairsynthError(f"{where}: missing column(s) {', '.join(missing)}")
-    kept = manifest[manifest.kept.astype(bool)]
+    kept = manifest[manifest.kept.astype(bool)] if kept_only else manifest
     if kept.empty: raise FairsynthError(f"{where}: no kept image (the filter rejected all {len(manifest)}); nothing to train on")
     n_a = real.attrs.get('n_a', 2)
     real_groups = sorted(set(real.loc[real.split == 'train', 'group']))
@@ -246,7 +287,8 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
         raise FairsynthError(f"method {method!r} needs a synthetic manifest (run the generation stage first)")
     path = Path(path or tempfile.mkdtemp()); path.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
-    model = make_classifier(cfg.arch, pretrained=cfg.pretrained)
+    beta = 1.0 if method in ('ce_only', 'ffr') else cfg.beta
+    model = make_classifier(cfg.arch, pretrained=cfg.pretrained, proj_dim=cfg.proj_dim if method in SYNTHETIC_METHODS and beta < 1 else None)
     dl_kw = dict(bs=cfg.bs, size=cfg.size, normalize=cfg.pretrained, num_workers=cfg.num_workers, seed=seed)
     history = []
     t0 = time.time()
@@ -258,11 +300,12 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
         lr = cfg.dro_lr if method == 'groupdro' and cfg.dro_lr is not None else cfg.lr
         history += _fit(learn, cfg.epochs, lr, f'{method}_s{seed}', 'real')
     else:
-        syn = synthetic_table(manifest, real)
-        if stage1_tfms is None and cfg.stage1_jitter: stage1_tfms = colour_jitter(cfg.stage1_jitter)
+        ffr = method == 'ffr'                  # From Fake to Real: CE alone on every image made, no filter, no views
+        syn = synthetic_table(manifest, real, kept_only=not ffr)
+        if stage1_tfms is None and cfg.stage1_jitter and not ffr: stage1_tfms = colour_jitter(cfg.stage1_jitter)
         dls1 = dls_from_table(syn, aug_tfms=stage1_tfms, **dl_kw)
-        beta = 1.0 if method == 'ce_only' else cfg.beta
-        learn = _learner(dls1, model, ce_loss, path, cfg.wd, cbs=[SupConCallback(beta, cfg.temperature)])
+        sc = SupConCallback(beta, cfg.temperature, 1 if ffr else cfg.views, flip=real.attrs.get('dataset') != 'colored_mnist')
+        learn = _learner(dls1, model, ce_loss, path, cfg.wd, cbs=[sc])
         history += _fit(learn, cfg.stage1_epochs, cfg.stage1_lr, f'{method}_s{seed}_stage1', 'synthetic')
         learn.remove_cbs(SupConCallback)
         if method != 'synthetic_only':
@@ -270,7 +313,7 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
             loss2 = GroupDROLoss(dls2.n_groups, cfg.dro_eta, cfg.dro_adj, dls2.train_counts) if method == 'synthetic_groupdro' else ce_loss
             for p in learn.model.parameters(): p.grad = None   # stale stage-1 gradients would let weight decay touch frozen weights
             learn2 = _learner(dls2, learn.model, loss2, path, cfg.wd)
-            if method == 'ffr': history += _fit(learn2, cfg.stage2_epochs, cfg.ffr_lr, f'{method}_s{seed}_stage2', 'real')
+            if method in ('ffr', 'two_stage_full'): history += _fit(learn2, cfg.stage2_epochs, cfg.ffr_lr, f'{method}_s{seed}_stage2', 'real')
             else:
                 learn2.train_bn = False               # BatchNorm frozen too
                 learn2.freeze()                       # only the head's parameter group trains
@@ -284,17 +327,20 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
 
 # %% ../nbs/07_train.ipynb #35d42032
 COMMON_SETTINGS = ('arch', 'pretrained', 'size', 'bs', 'num_workers')
-_STAGES = ('wd', 'beta', 'temperature', 'stage1_epochs', 'stage1_lr', 'stage1_jitter')
+_STAGES = ('wd', 'beta', 'temperature', 'views', 'proj_dim', 'stage1_epochs', 'stage1_lr', 'stage1_jitter')
 METHOD_SETTINGS = {          # the train settings each method reads, beyond the common ones
     'erm': ('epochs', 'lr', 'wd'), 'resample': ('epochs', 'lr', 'wd'), 'reweight': ('epochs', 'lr', 'wd'),
     'groupdro': ('epochs', 'lr', 'dro_lr', 'dro_wd', 'dro_eta', 'dro_adj'),
     'two_stage': _STAGES + ('stage2_epochs', 'stage2_lr'), 'ce_only': _STAGES + ('stage2_epochs', 'stage2_lr'),
-    'synthetic_only': _STAGES, 'ffr': _STAGES + ('stage2_epochs', 'ffr_lr'),
+    'synthetic_only': _STAGES, 'ffr': ('wd', 'stage1_epochs', 'stage1_lr', 'stage2_epochs', 'ffr_lr'),
+    'two_stage_full': _STAGES + ('stage2_epochs', 'ffr_lr'),
     'synthetic_groupdro': _STAGES + ('stage2_epochs', 'stage2_lr', 'dro_eta', 'dro_adj')}
 # the defaults when this rule came in: settings a method does not read enter its hash at these values
 REFERENCE_SETTINGS = dict(arch='small_cnn', pretrained=False, size=None, bs=128, epochs=12, lr=0.003, wd=0.01, dro_eta=0.01,
                           dro_adj=0.0, dro_wd=0.1, beta=0.5, temperature=0.1, stage1_epochs=12, stage1_lr=0.003, stage2_epochs=8,
                           stage2_lr=0.01, ffr_lr=0.001, num_workers=0)
+
+METHOD_REVISIONS = {'ffr': '2026-12-01'}   # methods whose recipe changed under the same settings: their models of earlier runs retrain
 
 def method_settings(tc:TrainConfig, method:str) -> dict:
     "The train settings that decide a model of `method`: the ones it reads, and the others at their `REFERENCE_SETTINGS` values."
@@ -326,10 +372,13 @@ def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manife
                 raise FairsynthError(f"method {m!r} trains on a synthetic set: give --generator (vanilla, lora, dreambooth, clustered, ddm)")
             man = Path(manifest) if manifest else run_dir/'synthetic'/generator/'manifest.csv'
             if not man.is_file(): raise FairsynthError(f"{man} does not exist: run `fairsynth generate --run {run_dir} --generator {generator}` first")
+            if m == 'ffr' and generator not in (None, 'vanilla'):
+                log.warning(f"train: ffr on the {generator} generator's images; From Fake to Real trains on the vanilla generator's")
         key = model_key(m, generator)
         for s in seeds:
             out = run_dir/'models'/key/f's{s}'
-            st = Stage(run_dir, f'train-{key}-s{s}', [cfg.data, method_settings(cfg.train, m), m, s] + ([_file_hash(man)] if man else []),
+            reads = [cfg.data, method_settings(cfg.train, m), m, s] + ([_file_hash(man)] if man else []) + [METHOD_REVISIONS.get(m)] * (m in METHOD_REVISIONS)
+            st = Stage(run_dir, f'train-{key}-s{s}', reads,
                        [out.relative_to(run_dir)/'preds_test.csv'], force, cfg)
             if st.skipped: done.append(out); continue
             if real is None: real = dataset_from_config(cfg)

@@ -7,7 +7,7 @@ from fairsynth_nb.minisd import (pretrain_mini, load_pipeline, load_clip, genera
                                  text_tower, MINISD_PATH, MINICLIP_PATH, PARTS)
 
 torch.set_num_threads(int(os.environ.get('FAIRSYNTH_THREADS', 2)))
-CKW = dict(n_colourings=1)
+CKW = dict(n_per_digit=10, n_test_per_digit=2)
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
@@ -80,7 +80,7 @@ def test_resume_after_sigkill(tmp_path):
     "A training process killed with SIGKILL resumes from its last checkpoint."
     import subprocess, sys, time, signal
     code = ("from fairsynth_nb.minisd import pretrain_mini; import sys; "
-            "pretrain_mini(sys.argv[1], steps=dict(clip=400), parts=('clip',), corpus_kw=dict(n_colourings=1), checkpointing_steps=5, quiet=True)")
+            "pretrain_mini(sys.argv[1], steps=dict(clip=400), parts=('clip',), corpus_kw=dict(n_per_digit=10, n_test_per_digit=2), checkpointing_steps=5, quiet=True)")
     p = subprocess.Popen([sys.executable, '-c', code, str(tmp_path)], env=dict(os.environ, FAIRSYNTH_THREADS='1'))
     ck_dir, t0 = tmp_path/'checkpoints'/'clip', time.time()
     try:
