@@ -168,9 +168,9 @@ def supcon_views(x:torch.Tensor, flip:bool=True, scale=(0.2, 1.), ratio=(3/4, 4/
     m = grey(y).mean((1, 2, 3), keepdim=True); y = (y - m) * u(1 - jitter, 1 + jitter, 1, 1, 1) + m    # contrast
     g = grey(y); y = (y - g) * u(1 - jitter, 1 + jitter, 1, 1, 1) + g                                    # saturation
     a = u(-hue, hue) * 2 * math.pi                                                                      # hue: a turn about the grey axis
-    k = torch.ones(3, device=dev) / math.sqrt(3); c, s = a.cos()[:, None, None], a.sin()[:, None, None]
-    K = torch.tensor([[0., -k[2], k[1]], [k[2], 0., -k[0]], [-k[1], k[0], 0.]], device=dev)
-    R = c * torch.eye(3, device=dev) + s * K + (1 - c) * torch.outer(k, k)                                # Rodrigues
+    r = 1 / math.sqrt(3); c, s = a.cos()[:, None, None], a.sin()[:, None, None]                     # axis (1, 1, 1) / sqrt 3
+    K = r * torch.tensor([[0., -1., 1.], [1., 0., -1.], [-1., 1., 0.]], device=dev)
+    R = c * torch.eye(3, device=dev) + s * K + (1 - c) * torch.full((3, 3), r * r, device=dev)           # Rodrigues
     y = torch.einsum('nij,njhw->nihw', R, y)
     x = (j * y + (1 - j) * x).clamp(0, 1)
     gr = (torch.rand(n, 1, 1, 1, device=dev) < p_grey).float()
