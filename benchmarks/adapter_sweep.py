@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reader import read
 from fairsynth_nb.core import FinetuneConfig
 from fairsynth_nb.data import colored_mnist, group_prompt, class_prompt
-from fairsynth_nb.minisd import load_pipeline, generate, DEFAULT_GUIDANCE
+from fairsynth_nb.models import load_pipeline, generate, DEFAULT_GUIDANCE
 from safetensors.torch import load_file
 from fairsynth_nb.finetune import train_adapter, class_images, LORA_FILE, UNET_FILE
 from fairsynth_nb.generate import load_adapter
@@ -50,7 +50,7 @@ for g in a.groups:
     cls = class_images(pipe, cp, 64, out/f'class_g{g}', seed=0)
     for v in a.variants:
         te, full = v.endswith('+te'), v == 'full'   # '<targets>+te': the text encoder trains too; 'full': the whole UNet
-        cfg = FinetuneConfig(generator=a.mode, lora_targets='attn+conv' if full else v.removesuffix('+te'), rank=a.rank,
+        cfg = FinetuneConfig(lora_targets='attn+conv' if full else v.removesuffix('+te'), rank=a.rank,
                              learning_rate=a.full_lr if full else a.lr, max_train_steps=a.steps,
                              with_prior_preservation=a.mode == 'dreambooth', train_text_encoder=te, full_unet=full)
         prompt = group_prompt('colored_mnist', y, att, cfg.instance_token if a.mode == 'dreambooth' else None)

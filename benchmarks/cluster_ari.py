@@ -5,7 +5,7 @@ Usage: python benchmarks/cluster_ari.py [--severity 0.99] [--k 5] [--embedding c
 import argparse, warnings
 import pandas as pd, torch
 from fairsynth_nb.data import colored_mnist
-from fairsynth_nb.minisd import load_clip
+from fairsynth_nb.models import load_clip
 from fairsynth_nb.cluster import cluster_groups
 
 p = argparse.ArgumentParser(); p.add_argument('--severity', type=float, default=0.99); p.add_argument('--k', type=int, default=5)

@@ -19,7 +19,8 @@ import numpy as np, pandas as pd, torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stroke_corpus import stroke_masks
 import fairsynth_nb.minisd as ms
-from fairsynth_nb.minisd import paint_mask, PALETTE, load_clip, DIGIT_WORDS
+from fairsynth_nb.minisd import paint_mask, PALETTE, DIGIT_WORDS
+from fairsynth_nb.models import load_clip
 from fairsynth_nb.cluster import clip_zero_shot
 from fairsynth_nb.data import colored_mnist
 

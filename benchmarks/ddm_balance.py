@@ -20,7 +20,7 @@ import numpy as np, pandas as pd, torch
 from fairsynth_nb.core import FinetuneConfig
 from fairsynth_nb.data import colored_mnist, prompt_words
 from fairsynth_nb.finetune import train_adapter, class_images, LORA_FILE
-from fairsynth_nb.minisd import load_pipeline, load_clip, image_grid
+from fairsynth_nb.models import load_pipeline, load_clip, image_grid
 from fairsynth_nb.cluster import clip_image_embeddings
 from fairsynth_nb.ddm import (train_ddm, load_indicator, ddm_generate, pseudo_labels, attribute_reader, read_attributes,
                               fairness_discrepancy, statistical_parity, frechet_distance)

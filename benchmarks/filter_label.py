@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reader import read
 from fairsynth_nb.core import load_config
 from fairsynth_nb.data import dataset_from_config, group_prompt, label_prompt
-from fairsynth_nb.minisd import load_clip
+from fairsynth_nb.models import load_clip
 from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
 from fairsynth_nb.generate import score_embeddings, filter_group
 
@@ -29,7 +29,7 @@ def main():
     ims = [np.asarray(Image.open(man.parent/f).convert('RGB')) for f in m.file]
     _, ry, ra = read(ims)
     m['ok'] = (ry == m.y) & (ra == m.a)
-    clip, proc = load_clip(a.clip or cfg.generate.clip_model, device='cpu')
+    clip, proc = load_clip(a.clip or cfg.clip_model, device='cpu')
     e = clip_image_embeddings(ims, clip, proc)
     tr = df[df.split == 'train']
     rows, rng = [], np.random.default_rng(0)
@@ -51,7 +51,7 @@ def main():
                 kept[idx] = filter_group(score_embeddings(e[idx], text, cen, alpha), len(idx), a.keep_frac)
             add(label, alpha, kept)
     t = pd.DataFrame(rows)
-    print(f"{a.generator} images of {run} ({len(m)}), clip={a.clip or cfg.generate.clip_model or 'shipped mini-CLIP'}, keep {a.keep_frac:.0%} per group")
+    print(f"{a.generator} images of {run} ({len(m)}), clip={a.clip or cfg.clip_model or 'shipped mini-CLIP'}, keep {a.keep_frac:.0%} per group")
     print(t.to_string(index=False))
     if a.json: Path(a.json).write_text(json.dumps(dict(run=str(run), generator=a.generator, clip=a.clip, rows=rows), indent=1))
 

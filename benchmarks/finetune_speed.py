@@ -26,7 +26,7 @@ torch.set_num_threads(a.threads)
 
 from fairsynth_nb.core import FinetuneConfig
 from fairsynth_nb.data import colored_mnist, group_prompt, class_prompt
-from fairsynth_nb.minisd import load_pipeline, generate
+from fairsynth_nb.models import load_pipeline, generate
 from fairsynth_nb.finetune import train_adapter
 
 cm = colored_mnist(0.99, seed=0)

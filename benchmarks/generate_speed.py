@@ -18,7 +18,7 @@ a = p.parse_args()
 torch.set_num_threads(a.threads)
 from fairsynth_nb.core import FinetuneConfig
 from fairsynth_nb.data import colored_mnist, group_prompt
-from fairsynth_nb.minisd import load_pipeline
+from fairsynth_nb.models import load_pipeline
 from fairsynth_nb.finetune import train_adapter
 from fairsynth_nb.generate import generate_rows, load_adapters
 

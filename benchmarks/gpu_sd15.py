@@ -72,7 +72,8 @@ def part(name):
     return deco
 
 from fairsynth_nb.core import FinetuneConfig
-from fairsynth_nb.minisd import build_tokenizer, save_tokenizer, make_schedulers, n_params, load_pipeline, generate
+from fairsynth_nb.minisd import build_tokenizer, save_tokenizer, make_schedulers, n_params
+from fairsynth_nb.models import load_pipeline, generate
 
 SD, CLIP = WORK/'sd15', WORK/'clip_l'
 

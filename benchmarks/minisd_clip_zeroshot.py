@@ -5,7 +5,8 @@
 import argparse, json, os
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np, torch
-from fairsynth_nb.minisd import load_clip, DIGIT_WORDS, digits_corpus
+from fairsynth_nb.minisd import DIGIT_WORDS, digits_corpus
+from fairsynth_nb.models import load_clip
 from fairsynth_nb.cluster import clip_zero_shot
 
 COLOURS = ['red', 'green']

@@ -7,7 +7,8 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import matplotlib; matplotlib.use('Agg')
 import torch
 from fairsynth_nb.core import save_fig
-from fairsynth_nb.minisd import load_pipeline, sample_grid, DEFAULT_GUIDANCE
+from fairsynth_nb.minisd import sample_grid
+from fairsynth_nb.models import load_pipeline, DEFAULT_GUIDANCE
 
 ap = argparse.ArgumentParser(); ap.add_argument('--model', default=None)
 ap.add_argument('--out', default=os.path.join(os.path.dirname(__file__), 'minisd_grid.png'))

@@ -6,8 +6,8 @@ and let a small CNN trained on the corpus (train split) read them: digit accurac
 import argparse, os, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np, torch
-from fairsynth_nb.minisd import (load_pipeline, digits_corpus, train_reader, read_images, generate, DIGIT_WORDS, PALETTE,
-                                 DEFAULT_GUIDANCE, _unit_pixels)
+from fairsynth_nb.minisd import digits_corpus, train_reader, read_images, DIGIT_WORDS, PALETTE, _unit_pixels
+from fairsynth_nb.models import load_pipeline, generate, DEFAULT_GUIDANCE
 
 def main():
     ap = argparse.ArgumentParser()

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from reader import read
-from fairsynth_nb.minisd import load_pipeline, generate, DIGIT_WORDS, image_grid
+from fairsynth_nb.minisd import DIGIT_WORDS
+from fairsynth_nb.models import load_pipeline, generate, image_grid
 
 
 def main():

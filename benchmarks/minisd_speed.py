@@ -6,7 +6,7 @@ then the same through `accelerate` on a GPU where one is available.
 import argparse, os, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import torch
-from fairsynth_nb.minisd import load_pipeline, generate, DEFAULT_GUIDANCE
+from fairsynth_nb.models import load_pipeline, generate, DEFAULT_GUIDANCE
 
 PROMPT = "a photo of the digit seven in white on a red background"
 

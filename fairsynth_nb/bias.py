@@ -6,16 +6,13 @@ Docs: https://fairsynth.github.io/fairsynth_nb/bias.html.md"""
 
 # %% ../nbs/02_bias.ipynb #9fc677f9
 from __future__ import annotations
-import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .core import (FairsynthError, RunConfig, DataConfig, Stage, group_name, save_json, load_json, save_fig, init_run_dir,
-                               check_run_dir, get_logger)
+from .core import (RunConfig, Stage, group_name, save_json, load_json, save_fig, init_run_dir, check_run_dir)
 from .data import SPLITS, load_image, dataset_from_config, train_severity, check_table
 
 # %% auto #0
@@ -88,7 +85,6 @@ def group_grid(df:pd.DataFrame, y:int, a:int, split:str='train', n:int=16, ncols
 def browse_groups(df:pd.DataFrame, per_page:int=32, ncols:int=8, size:int|None=64):
     "An ipywidgets browser: choose a split and a group, page through its images."
     import ipywidgets as W
-    from IPython.display import display
     n_a = df.attrs.get('n_a', 2)
     opts = [(group_name(y, a), (y, a)) for y in (0, 1) for a in range(n_a)]
     split = W.Dropdown(options=list(SPLITS), value='train', description='split')

@@ -29,7 +29,7 @@ def _add_data_args(p:argparse.ArgumentParser):
     g.add_argument('--root', default=None, help='folder holding a real dataset in its original layout')
     g.add_argument('--severity', type=float, default=None,
                    help='share of each class in its majority attribute, in (0.5, 1); default 0.99 for colored_mnist, the data as it is otherwise')
-    g.add_argument('--seed', type=int, default=0, help='seed of splits, colouring and subsampling')
+    g.add_argument('--seed', type=int, default=0, help="the run's seed: splits, colouring, subsampling and every later stage")
     g.add_argument('--target', default=None, help='target attribute (celeba: any attribute name; utkface: gender)')
     g.add_argument('--spurious', default=None, help='spurious attribute (celeba: any attribute name; utkface: age or race)')
     g.add_argument('--colour-area', type=float, default=DataConfig.colour_area, help='colored_mnist: share of the image the colour covers')
@@ -40,7 +40,7 @@ def config_from_args(args) -> RunConfig:
     "A `RunConfig` from parsed command-line flags: the embedded default's settings, or `real_config`'s for a real dataset."
     sev = args.severity
     if sev is None and args.dataset == 'colored_mnist': sev = 0.99
-    data = DataConfig(dataset=args.dataset, root=str(Path(args.root).expanduser()) if args.root else None, severity=sev, seed=args.seed,
+    data = DataConfig(dataset=args.dataset, root=str(Path(args.root).expanduser()) if args.root else None, severity=sev,
                       target=args.target, spurious=args.spurious, colour_area=args.colour_area, jitter=args.jitter,
                       check_images=args.check_images)
     P = _module('pipeline')
@@ -53,13 +53,14 @@ def config_from_args(args) -> RunConfig:
 # %% ../nbs/09b_cli.ipynb #b55cd377
 GENERATOR_HELP = 'vanilla | lora | dreambooth | clustered | ddm'
 
-# The flags of the stage commands that change the run's configuration: flag -> (config field(s), argparse settings).
+# The flags of the stage commands that change the run's configuration: flag -> (config field(s): 'section.name', or 'name' for
+# the run's own fields, argparse settings).
 # A flag left out keeps the config's value; a command that changes the config saves it before it runs its stage.
 CONFIG_FLAGS = {
     'cluster': {'--k': ('cluster.k', dict(type=int, help='clusters per group (default: chosen by silhouette)')),
-                '--clip-model': ('cluster.clip_model', dict(help='a transformers CLIP hub id or folder (default: the embedded mini-CLIP)'))},
-    'finetune': {'--generator': ('finetune.generator', dict(help=f"{GENERATOR_HELP.split(' | ', 1)[1]} (default: the config's)")),
-                 '--model': ('finetune.model', dict(help='Stable Diffusion hub id or folder (default: the embedded mini-SD)')),
+                '--clip-model': ('clip_model', dict(help='a transformers CLIP hub id or folder (default: the embedded mini-CLIP)'))},
+    'finetune': {'--generator': ('generator', dict(help=f"{GENERATOR_HELP.split(' | ', 1)[1]} (default: the config's)")),
+                 '--model': ('model', dict(help='Stable Diffusion hub id or folder (default: the embedded mini-SD)')),
                  '--max-train-steps': ('finetune.max_train_steps', dict(type=int)),
                  '--train-text-encoder': ('finetune.train_text_encoder', dict(action='store_true', help="also train a LoRA on the text encoder (diffusers' --train_text_encoder)")),
                  '--full-unet': ('finetune.full_unet', dict(action='store_true', help='DreamBooth on the whole UNet instead of a LoRA (give a lower --learning-rate)')),
@@ -84,7 +85,7 @@ def apply_flags(cfg:RunConfig, command:str, args) -> bool:
         v = getattr(args, _dest(flag), None)
         if v is None: continue
         for f in ([fields] if isinstance(fields, str) else fields):
-            sec, name = f.split('.'); setattr(getattr(cfg, sec), name, v)
+            *sec, name = f.split('.'); setattr(getattr(cfg, sec[0]) if sec else cfg, name, v)
         changed = True
     return changed
 
@@ -94,14 +95,14 @@ def _show_cluster(P, args, cfg):
     print(f"wrote {Path(args.run)/'clusters'/'assignments.csv'}")
 
 def _show_finetune(P, args, cfg):
-    r = P.run_finetune(args.run, cfg.finetune.generator)
+    r = P.run_finetune(args.run, cfg.generator)
     print(f"{len(r['adapters'])} {r['generator']} adapter(s), {len(r['skipped'])} group/cluster(s) too small -> {Path(args.run)/'adapters'/r['generator']}")
 
 def _show_generate(P, args, cfg):
     m = P.run_generate(args.run, args.generator)
     k = m[m.kept.astype(bool)]
     print(f"{len(m)} images generated, {len(k)} kept: " + ', '.join(f"{g}: {n}" for g, n in k.groupby('group').size().items()))
-    print(f"wrote {Path(args.run)/'synthetic'/(args.generator or cfg.finetune.generator)/'manifest.csv'}")
+    print(f"wrote {Path(args.run)/'synthetic'/(args.generator or cfg.generator)/'manifest.csv'}")
 
 def _show_train(P, args, cfg):
     outs = P.run_train(args.run, generator=args.generator, manifest=args.manifest)
@@ -123,7 +124,7 @@ def _cmd_stage(args):
     run = Path(args.run)
     if not (run/'config.json').is_file():
         raise FairsynthError(f"{run} is not a run folder (no config.json): start one with `fairsynth bias --out {run}` or `fairsynth run`")
-    cfg = load_config(run)
+    cfg = load_config(run, resolve=False)     # saved back as written, seeds left to the run
     if apply_flags(cfg, args.command, args): save_config(cfg, run)
     STAGE_COMMANDS[args.command][0](_module('pipeline'), args, cfg)
 
@@ -144,15 +145,15 @@ def _cmd_pretrain_mini(args):
 def run_config(args, preset:str) -> RunConfig:
     "The configuration `fairsynth run` runs: a config file, the preset on the embedded default, or the preset at real scale."
     P = _module('pipeline')
-    if getattr(args, 'config', None): cfg = load_config(args.config)
+    if getattr(args, 'config', None): cfg = load_config(args.config, resolve=False)
     elif args.dataset == 'colored_mnist':
         cfg = P.preset_config(preset, dataset=args.dataset, root=str(Path(args.root).expanduser()) if args.root else None,
                               severity=args.severity if args.severity is not None else 0.99, seed=args.seed)
     else:                        # a real dataset: Stable Diffusion 1.5, CLIP ViT-L/14 and the real-scale settings
         cfg = P.real_config(args.dataset, args.root, preset=preset, severity=args.severity, seed=args.seed)
-    if args.model: cfg.finetune.model = args.model
-    if args.clip_model: cfg.cluster.clip_model = cfg.generate.clip_model = args.clip_model
-    if args.generator: cfg.finetune.generator = args.generator
+    if args.model: cfg.model = args.model
+    if args.clip_model: cfg.clip_model = args.clip_model
+    if args.generator: cfg.generator = args.generator
     cfg.name = Path(args.out).name
     return cfg
 
@@ -161,7 +162,7 @@ def _cmd_run(args, preset=None):
     cfg = run_config(args, preset)
     fixed = args.generator or preset != 'paper' or getattr(args, 'config', None)
     # the paper preset compares every generator unless one is named; the quick preset runs the clustered one
-    gens = [cfg.finetune.generator] if fixed else P.generator_names()
+    gens = [cfg.generator] if fixed else P.generator_names()
     sevs = getattr(args, 'severities', None)
     if sevs is None and preset == 'paper' and args.dataset == 'colored_mnist' and args.severity is None and not getattr(args, 'config', None):
         sevs = list(P.SEVERITIES)                       # the paper preset on the embedded default is the severity sweep

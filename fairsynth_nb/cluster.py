@@ -14,9 +14,9 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from .core import (FairsynthError, RunConfig, ClusterConfig, Stage, group_name, save_json, load_json, save_fig, atomic_write)
+from .core import FairsynthError, Stage, group_name, save_json, load_json, save_fig, atomic_write
 from .data import load_image, dataset_from_config
-from .minisd import model_id, MINICLIP_PATH, load_clip
+from .models import model_id, MINICLIP_PATH, load_clip
 
 # %% auto #0
 __all__ = ['CLUSTER_METHODS', 'EMBEDDINGS', 'clip_image_embeddings', 'clip_text_embeddings', 'clip_zero_shot', 'merge_small',
@@ -187,14 +187,15 @@ def cluster_grid(df:pd.DataFrame, assign:pd.DataFrame, group:int, n:int=10, size
 # %% ../nbs/04_cluster.ipynb #7c088a3b
 def run_cluster(run_dir, force:bool=False) -> dict:
     "The clustering stage of a run folder."
-    # every cluster keeps the images its generator needs (min_images); CLIP weights retrained in place cluster again
-    st = Stage(run_dir, 'cluster', lambda c: [c.data, c.cluster, c.finetune.min_images, model_id(c.cluster.clip_model, MINICLIP_PATH)],
-               ['clusters/summary.json'], force)
+    # every cluster keeps the images its generator needs (min_images); CLIP weights retrained in place cluster again.
+    # The run's clip_model is hashed where the section held it before 2026-12-01, so that older runs keep their hash
+    reads = lambda c: [c.data, c.cluster.hash_dict() | {'clip_model': c.clip_model}, c.finetune.min_images, model_id(c.clip_model, MINICLIP_PATH)]
+    st = Stage(run_dir, 'cluster', reads, ['clusters/summary.json'], force)
     out, cfg = st.run_dir/'clusters', st.cfg
     if st.skipped: return load_json(out/'summary.json')
     df = dataset_from_config(cfg)
     c = cfg.cluster
-    clip, proc = load_clip(c.clip_model) if c.embedding != 'pixels' else (None, None)
+    clip, proc = load_clip(cfg.clip_model) if c.embedding != 'pixels' else (None, None)
     assign, summ = cluster_groups(df, clip, proc, c.k, c.k_min, c.k_max, c.seed, embedding=c.embedding, method=c.method,
                                   min_size=cfg.finetune.min_images)
     out.mkdir(parents=True, exist_ok=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['CONFIG_NAME', 'FairsynthError', 'ConfigMismatchError', 'group_id', 'group_name', 'parse_group_name', 'Section',
-           'config_hash', 'DataConfig', 'ClusterConfig', 'FinetuneConfig', 'GenerateConfig', 'TrainConfig', 'DDMConfig',
-           'RunConfig', 'atomic_write', 'save_json', 'load_json', 'save_fig', 'seed_everything', 'load_config',
-           'save_config', 'check_run_dir', 'init_run_dir', 'marker_path', 'write_marker', 'read_marker', 'stage_done',
-           'clear_marker', 'get_logger', 'Stage']
+__all__ = ['MOVED', 'CONFIG_NAME', 'FairsynthError', 'ConfigMismatchError', 'group_id', 'group_name', 'parse_group_name',
+           'Section', 'config_hash', 'DataConfig', 'ClusterConfig', 'FinetuneConfig', 'GenerateConfig', 'TrainConfig',
+           'DDMConfig', 'RunConfig', 'migrate_config', 'seed_of', 'atomic_write', 'save_json', 'load_json', 'save_fig',
+           'seed_everything', 'load_config', 'save_config', 'check_run_dir', 'init_run_dir', 'marker_path',
+           'write_marker', 'read_marker', 'stage_done', 'clear_marker', 'get_logger', 'Stage']
 
 # %% ../nbs/00_core.ipynb #d6c5b0f4
 class FairsynthError(Exception):
@@ -125,7 +125,7 @@ class DataConfig(Section):
     dataset: str = 'colored_mnist'   # colored_mnist | waterbirds | celeba | utkface
     root: str|None = None            # dataset folder (real datasets only)
     severity: float|None = 0.99      # share of each class in its majority attribute, in (0.5, 1); None keeps the data as it is
-    seed: int = 0                    # seed of the splits, the colouring and the subsampling
+    seed: int|None = None            # seed of the splits, the colouring and the subsampling; None = the run's seed
     target: str|None = None          # target attribute (CelebA, UTKFace); None = the dataset's default
     spurious: str|None = None        # spurious attribute (CelebA, UTKFace); None = the dataset's default
     colour_area: float = 1.0         # Colored MNIST: share of the image covered by the coloured background frame
@@ -139,8 +139,7 @@ class ClusterConfig(Section):
     k: int|None = None               # clusters per group; None chooses k by silhouette in [k_min, k_max]
     k_min: int = 2
     k_max: int = 6
-    clip_model: str|None = None      # None = the embedded mini-CLIP; else a transformers CLIP hub id or folder
-    seed: int = 0
+    seed: int|None = None            # None = the run's seed
     embedding: str = 'clip'          # clip (the paper's CLIP image embeddings) | clip_patches (CLIP's patch tokens on a 4x4 grid, PCA 50) | pixels (grey pixels, PCA 50)
     method: str = 'kmeans'           # kmeans (the paper's) | spectral (on a 10-nearest-neighbour graph)
     _later = {'embedding': 'clip', 'method': 'kmeans'}
@@ -148,8 +147,6 @@ class ClusterConfig(Section):
 @dataclass
 class FinetuneConfig(Section):
     "Settings of the finetuning stage (see [finetune](05_finetune.ipynb)): the `finetune` section. Names follow diffusers' scripts."
-    generator: str = 'clustered'     # lora | dreambooth | clustered
-    model: str|None = None           # None = the embedded mini-SD; else a Stable Diffusion hub id or folder
     rank: int = 16
     lora_targets: str = 'attn+conv' # attn+conv (also the ResNet convolutions and MLPs) | attn (diffusers' DreamBooth-LoRA default)
     learning_rate: float = 1e-3
@@ -167,7 +164,7 @@ class FinetuneConfig(Section):
     min_images: int = 5              # a group or cluster with fewer real images gets no adapter of its own
     extreme_bias: float|None = 0.999 # at this train severity or above, every minority group gets no adapter either: the
                                      #   paper's extreme-bias recipe makes its images (None: only below min_images)
-    seed: int = 0
+    seed: int|None = None            # None = the run's seed
     train_text_encoder: bool = False # also a LoRA on the text encoder's attention (diffusers' --train_text_encoder)
     full_unet: bool = False          # DreamBooth on every UNet weight (diffusers' train_dreambooth.py) instead of a LoRA; lower learning_rate
     compile_unet: bool = False       # torch.compile the UNet: faster steps at small batches after a compile of minutes (see finetune)
@@ -175,9 +172,9 @@ class FinetuneConfig(Section):
     center_crop: bool = True         # resize the short side, then crop the centre (False: one random crop per image)
     _later = {'train_text_encoder': False, 'full_unet': False, 'compile_unet': False, 'center_crop': True}
     def __post_init__(self):    # option combinations are checked once, when the config is made or loaded (as diffusers' parse_args does)
-        if self.full_unet and (self.train_text_encoder or self.generator == 'ddm'):
+        if self.full_unet and self.train_text_encoder:
             raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with finetune.train_text_encoder "
-                                 "or the ddm generator (both train LoRAs beside it)")
+                                 "(a LoRA beside it)")
 
 @dataclass
 class GenerateConfig(Section):
@@ -192,8 +189,7 @@ class GenerateConfig(Section):
     num_inference_steps: int = 25
     guidance_scale: float|None = None  # None = the model's default (mini-SD: its shipped value; SD: 7.5)
     batch_size: int|None = None      # None = chosen for the device
-    clip_model: str|None = None      # None = the embedded mini-CLIP
-    seed: int = 0
+    seed: int|None = None            # None = the run's seed
 
     def __post_init__(self):
         if self.label not in ('class', 'group'):
@@ -239,19 +235,61 @@ class DDMConfig(Section):
     hidden: list[int] = field(default_factory=lambda: [1024, 512])
     scale: float = 0.1               # indicator guidance at sampling (DDM_SCALE); 0 = plain sampling, as DDM's released code samples
     guide_until: float = 0.5         # share of the sampling steps that are guided
-    seed: int = 0
+    seed: int|None = None            # None = the run's seed
 
 @dataclass
 class RunConfig(Section):
-    "The whole configuration of a run: one section per stage."
+    "The whole configuration of a run: what every stage shares (its seed, the generator, the models), then one section per stage."
     name: str = 'run'
-    seed: int = 0
+    seed: int = 0                    # the run's seed: every section whose seed is None uses it (see `resolved`)
+    generator: str = 'clustered'     # lora | dreambooth | clustered | ddm: the generator finetuned, sampled and trained on
+    model: str|None = None           # None = the embedded mini-SD; else a Stable Diffusion hub id or folder
+    clip_model: str|None = None      # None = the embedded mini-CLIP; else a transformers CLIP hub id or folder (clustering,
+                                     #   the filter's scores and ddm's pseudo-labels all use this one)
     data: DataConfig = field(default_factory=DataConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     ddm: DDMConfig = field(default_factory=DDMConfig)
+
+    def __post_init__(self):
+        if self.finetune.full_unet and self.generator == 'ddm':
+            raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with the ddm generator (a LoRA beside the indicator)")
+
+    @classmethod
+    def from_dict(cls, d:dict, where:str='config'):
+        return super().from_dict(migrate_config(d, where) if isinstance(d, dict) else d, where)
+
+    def resolved(self) -> RunConfig:
+        "A copy in which every section's `seed` left at None is the run's `seed`: the seeds the stages use."
+        c = dataclasses.replace(self, **{f.name: dataclasses.replace(getattr(self, f.name)) for f in fields(self)
+                                          if isinstance(getattr(self, f.name), Section)})
+        for f in fields(c):
+            s = getattr(c, f.name)
+            if getattr(s, 'seed', 0) is None: s.seed = c.seed
+        return c
+
+MOVED = {'finetune': ('generator', 'model'), 'cluster': ('clip_model',), 'generate': ('clip_model',)}
+
+def migrate_config(d:dict, where:str='config') -> dict:
+    """A `config.json` written before 2026-12-01 held the generator and the models in sections (`MOVED`): move them to the
+    run level. Two sections that named different CLIP models are an error: a run now has one."""
+    d = dict(d)
+    for sec, names in MOVED.items():
+        if not isinstance(d.get(sec), dict): continue
+        s = d[sec] = dict(d[sec])
+        for k in [k for k in names if k in s]:
+            v = s.pop(k)
+            if k in d and d[k] != v:
+                raise FairsynthError(f"{where}: {sec}.{k}={v!r} differs from {k}={d[k]!r}; a run has one {k}, at the top level "
+                                     f"(since 2026-12-01): keep one value and remove {sec}.{k}")
+            d[k] = v
+    return d
+
+def seed_of(section, default:int=0) -> int:
+    "The seed `section` sets, or `default` (the run's seed; 0 for a section used on its own) when it leaves it to the run."
+    return default if section.seed is None else section.seed
 
 # %% ../nbs/00_core.ipynb #99b463fa
 @contextmanager
@@ -310,11 +348,12 @@ def seed_everything(seed:int=0, deterministic:bool=False) -> int:
 # %% ../nbs/00_core.ipynb #0c5b37f0
 CONFIG_NAME = 'config.json'
 
-def load_config(path) -> RunConfig:
-    "Load a `RunConfig` from a `config.json` file (or a run folder holding one), checking every field."
+def load_config(path, resolve:bool=True) -> RunConfig:
+    "Load a `RunConfig` from a `config.json` file (or a run folder holding one), checking every field; `resolved` unless told not to."
     path = Path(path)
     if path.is_dir(): path = path/CONFIG_NAME
-    return RunConfig.from_dict(load_json(path, 'config file'), where=str(path))
+    cfg = RunConfig.from_dict(load_json(path, 'config file'), where=str(path))
+    return cfg.resolved() if resolve else cfg
 
 def save_config(cfg:RunConfig, path):
     "Save `cfg` to `path` (a file, or a run folder) atomically."
@@ -336,8 +375,8 @@ def check_run_dir(out, cfg:RunConfig, fixed:tuple=('data',), overwrite:bool=Fals
     if out.exists() and not out.is_dir(): raise FairsynthError(f"output folder {out} exists and is a file; expected a folder")
     cfg_file = out/CONFIG_NAME
     if cfg_file.exists() and not overwrite:
-        old = load_config(cfg_file).to_dict()
-        new = cfg.to_dict()
+        old = load_config(cfg_file).to_dict()            # resolved on both sides: the run's seed decides the data too
+        new = cfg.resolved().to_dict()
         diffs = [d for s in fixed for d in _diff(old.get(s, {}), new.get(s, {}), f"{s}.")]
         if diffs:
             raise ConfigMismatchError(f"output folder {out} holds a run made with a different configuration ("
@@ -403,7 +442,7 @@ class Stage:
     "One run of stage `name` in `run_dir`: its config, the hash of what it `reads`, whether it can be skipped, its timer and log."
     def __init__(self, run_dir, name:str, reads, outputs=(), force:bool=False, cfg:RunConfig|None=None):
         self.run_dir, self.name = Path(run_dir), name
-        self.cfg = cfg if cfg is not None else load_config(self.run_dir)
+        self.cfg = cfg.resolved() if cfg is not None else load_config(self.run_dir)
         self.hash = config_hash(reads(self.cfg) if callable(reads) else reads)
         self.outputs = [self.run_dir/o for o in outputs]
         self.skipped = not force and stage_done(self.run_dir, name, self.hash) and all(p.exists() for p in self.outputs)

@@ -6,14 +6,14 @@ Docs: https://fairsynth.github.io/fairsynth_nb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #858b6354
 from __future__ import annotations
-import os, re, warnings
+import re, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .core import FairsynthError, group_id, group_name, get_logger
+from .core import FairsynthError, RunConfig, group_id, group_name, get_logger, seed_of
 
 # %% auto #0
 __all__ = ['SPLITS', 'TABLE_COLUMNS', 'COLOURS', 'COLOUR_NAMES', 'DIGIT_WORDS', 'WATERBIRDS_SPLITS', 'WB_SPECIES', 'CELEBA_ATTRS',
@@ -416,9 +416,9 @@ def load_dataset(dataset:str='colored_mnist', root=None, severity:float|None=0.9
     return df
 
 def dataset_from_config(cfg) -> pd.DataFrame:
-    "The table a run's `data` section describes (a `DataConfig` or a `RunConfig`)."
-    d = getattr(cfg, 'data', cfg)
-    return load_dataset(d.dataset, d.root, d.severity, d.seed, d.target, d.spurious, d.colour_area, d.jitter, d.size, d.check_images)
+    "The table a run's `data` section describes (a `DataConfig`, seed None = 0, or a `RunConfig`, seed None = the run's)."
+    d = cfg.resolved().data if isinstance(cfg, RunConfig) else cfg
+    return load_dataset(d.dataset, d.root, d.severity, seed_of(d), d.target, d.spurious, d.colour_area, d.jitter, d.size, d.check_images)
 
 # %% ../nbs/01_data.ipynb #3bcac371
 PROMPT_WORDS = {

@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/ddm.html.md"""
 
 # %% ../nbs/10_ddm.ipynb #ef19d460
 from __future__ import annotations
-import math, time, warnings
+import math, warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +15,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import (FairsynthError, FinetuneConfig, GenerateConfig, DDMConfig, config_hash, load_json, seed_everything,
-                               get_logger, atomic_write)
-from .data import load_image, label_prompt, prompt_words
-from .minisd import model_id, MINICLIP_PATH, load_clip, default_guidance, default_batch_size
+from .core import (FairsynthError, FinetuneConfig, GenerateConfig, DDMConfig, config_hash, load_json, get_logger,
+                               atomic_write, seed_of)
+from .data import load_image, label_prompt
+from .models import model_id, load_clip, default_guidance, default_batch_size
 from .cluster import clip_image_embeddings, cluster_embeddings
-from .finetune import (Generator, register, train_adapter, train_dtype, make_accelerator, encode_images, encode_prompts,
-                                   LORA_FILE, REGULARISER_FILE)
+from .finetune import Generator, register, train_adapter, encode_images, encode_prompts, REGULARISER_FILE
 from .generate import split_quota, load_adapter
 
 # %% auto #0
@@ -92,7 +91,7 @@ def train_ddm(pipe, images, prompt:str, out, labels, cfg:FinetuneConfig|None=Non
     "Finetune LoRA on `images` with one `prompt` jointly with DDM's indicator on `labels` into folder `out`."
     cfg = cfg or FinetuneConfig(with_prior_preservation=False)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed + 1)
+        torch.manual_seed(seed_of(cfg) + 1)
         term = IndicatorTerm(labels, latent_shape(pipe), hidden, weight, n_groups)
     if len(term.labels) != len(images): raise FairsynthError(f"train_ddm: {len(labels)} labels for {len(images)} images")
     return train_adapter(pipe, list(images), prompt, out, cfg, regulariser=term, progress=progress, info=dict(name=f'ddm {Path(out).name}'), **kwargs)
@@ -217,7 +216,7 @@ def ddm_jobs(df:pd.DataFrame, dc:DDMConfig, clip=None, root=Path('adapters')) ->
         part = tr[tr.y == y].reset_index(drop=True)
         if dc.labels == 'attribute': lab, k = part.a.to_numpy(), df.attrs.get('n_a', 2)
         else:
-            lab, info = pseudo_labels(list(part.image), k=dc.k, k_min=dc.k_min, k_max=dc.k_max, clip=clip, seed=dc.seed)
+            lab, info = pseudo_labels(list(part.image), k=dc.k, k_min=dc.k_min, k_max=dc.k_max, clip=clip, seed=seed_of(dc))
             k = info['k']
         jobs.append(dict(y=int(y), ids=list(part.id), images=list(part.image), attr=part.a.to_numpy(), labels=np.asarray(lab, int),
                          n_groups=int(k), prompt=label_prompt(df, y), out=Path(root)/'ddm'/f'y{y}'))
@@ -237,10 +236,10 @@ def ddm_plan(df:pd.DataFrame, index:dict, gc=None) -> pd.DataFrame:
             for _ in range(n):
                 i = len(rows)
                 rows.append(dict(row=i, group=-1, y=ad['y'], a=-1, cluster=f't{t}', target=t, quota=q, generator='ddm', adapter=ad['path'],
-                                 recipe='ddm', prompt=ad['prompt'], negative_prompt='', seed=gc.seed + i, round=0, file=f"y{ad['y']}/{i:06d}.png"))
+                                 recipe='ddm', prompt=ad['prompt'], negative_prompt='', seed=seed_of(gc) + i, round=0, file=f"y{ad['y']}/{i:06d}.png"))
     plan = pd.DataFrame(rows)
     # one class's rows in a seeded random order of targets, so that each batch mixes the groups
-    plan = pd.concat([p.sample(frac=1, random_state=gc.seed + int(y)) for y, p in plan.groupby('y', sort=True)], ignore_index=True)
+    plan = pd.concat([p.sample(frac=1, random_state=seed_of(gc) + int(y)) for y, p in plan.groupby('y', sort=True)], ignore_index=True)
     plan.attrs.update(quota=quota)
     return plan
 
@@ -250,9 +249,9 @@ class DDM(Generator):
     indicator's groups within each class, scored per (class, indicator group)."""
     def finetune_reads(self, cfg):
         fc = cfg.finetune
-        return [cfg.data, fc.hash_dict() | {'generator': self.name}, cfg.ddm, model_id(fc.model)]
+        return [cfg.data, fc.hash_dict() | {'generator': self.name, 'model': cfg.model}, cfg.ddm, model_id(cfg.model)]
     def jobs(self, df, cfg, run_dir):
-        clip = load_clip(cfg.cluster.clip_model) if cfg.ddm.labels == 'pseudo' else None
+        clip = load_clip(cfg.clip_model) if cfg.ddm.labels == 'pseudo' else None
         return ddm_jobs(df, cfg.ddm, clip, Path(run_dir)/'adapters'), []
     def train(self, pipe, j, cfg, acc, run_dir, progress=True):
         dc = cfg.ddm

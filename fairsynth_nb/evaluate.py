@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/evaluate.html.md"""
 
 # %% ../nbs/08_evaluate.ipynb #dea168f4
 from __future__ import annotations
-import json, warnings
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,6 @@ def group_metrics(y_true, y_pred, groups, n_a:int=2, train_counts=None, where:st
 # %% ../nbs/08_evaluate.ipynb #e32ec5a2
 def predict_split(learn, df:pd.DataFrame, split:str='test') -> pd.DataFrame:
     "Predictions of `learn` on `split` of table `df`: id, y, a, group, pred, p1."
-    import torch
     items = df[df.split == split].reset_index(drop=True)
     if items.empty: raise FairsynthError(f"split {split!r} has no image")
     dl = learn.dls.test_dl(items, with_labels=False)

@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/finetune.html.md"""
 
 # %% ../nbs/05_finetune.ipynb #f56b1f0b
 from __future__ import annotations
-import importlib, json, math, os, shutil, time, warnings
+import importlib, os, shutil, time
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +19,9 @@ from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 
 from .core import (FairsynthError, FinetuneConfig, RunConfig, Stage, group_name, save_json, load_json, config_hash,
-                               seed_everything, get_logger, load_config)
+                               seed_everything, get_logger, load_config, seed_of)
 from .data import load_image, group_prompt, class_prompt, dataset_from_config, train_severity
-from .minisd import model_id, MINICLIP_PATH, load_pipeline, generate, default_batch_size, _device
+from .models import model_id, MINICLIP_PATH, load_pipeline, generate, default_batch_size, _device
 from .bias import majority_attribute
 from .cluster import load_assignments
 
@@ -241,8 +241,8 @@ def adamw(params, lr:float, device=None, weight_decay:float=1e-2) -> torch.optim
 
 def _hparams(cfg:FinetuneConfig) -> dict:
     keys = ('rank', 'lora_targets', 'learning_rate', 'max_train_steps', 'train_batch_size', 'gradient_accumulation_steps', 'with_prior_preservation',
-            'prior_loss_weight', 'num_class_images', 'instance_token', 'seed', 'model', 'max_grad_norm')
-    return ({k: getattr(cfg, k) for k in keys} | ({'train_text_encoder': True} if cfg.train_text_encoder else {})
+            'prior_loss_weight', 'num_class_images', 'instance_token', 'max_grad_norm')   # the model is the pipeline's own
+    return ({k: getattr(cfg, k) for k in keys} | {'seed': seed_of(cfg)} | ({'train_text_encoder': True} if cfg.train_text_encoder else {})
             | ({'full_unet': True} if cfg.full_unet else {}) | ({'center_crop': False} if not cfg.center_crop else {}))
 
 # %% ../nbs/05_finetune.ipynb #83ec08ed
@@ -261,7 +261,7 @@ class LoraHook(TrainHook):
     file, added = LORA_FILE, False
     def setup(self, r):
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(r.cfg.seed); r.params += add_lora(r.unet, r.cfg.rank, r.cfg.lora_targets)
+            torch.manual_seed(seed_of(r.cfg)); r.params += add_lora(r.unet, r.cfg.rank, r.cfg.lora_targets)
         self.added = True
     def write(self, r, folder:Path):
         from diffusers import StableDiffusionPipeline
@@ -288,7 +288,7 @@ class TextEncoderHook(TrainHook):
         te = r.pipe.text_encoder
         tok = {'instance': _tokens(r.pipe, [r.prompt]), 'class': _tokens(r.pipe, [r.class_prompt]) if r.prior else None}
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(r.cfg.seed + 1); r.params += add_text_lora(te, r.cfg.rank)
+            torch.manual_seed(seed_of(r.cfg) + 1); r.params += add_text_lora(te, r.cfg.rank)
         r.te = te; te.train()
         r.embed = lambda which: te(tok[which].to(r.dev))[0].float()
     def undo(self, r):
@@ -406,9 +406,9 @@ def train_adapter(pipe, images, prompt:str, out, cfg:FinetuneConfig|None=None, c
     if pipe.device != acc.device: pipe.to(acc.device)   # as diffusers' scripts do: the models go where the accelerator trains
     t0 = time.time()
     draws = cfg.max_train_steps * cfg.train_batch_size * cfg.gradient_accumulation_steps
-    r = _Run(pipe=pipe, unet=pipe.unet, cfg=cfg, acc=acc, dev=acc.device, bs=cfg.train_batch_size, gen=torch.Generator().manual_seed(cfg.seed),
+    r = _Run(pipe=pipe, unet=pipe.unet, cfg=cfg, acc=acc, dev=acc.device, bs=cfg.train_batch_size, gen=torch.Generator().manual_seed(seed_of(cfg)),
              prompt=prompt, class_prompt=class_prompt, class_images=class_images, prior=prior, draws=draws,
-             crop=None if cfg.center_crop else cfg.seed, sf=pipe.vae.config.scaling_factor,
+             crop=None if cfg.center_crop else seed_of(cfg), sf=pipe.vae.config.scaling_factor,
              noise_sched=DDPMScheduler.from_config(pipe.scheduler.config))
     lats = LatentCache(pipe, images, draws, r.crop)
     r.emb = encode_prompts(pipe, [prompt])
@@ -438,7 +438,8 @@ class Generator:
     def __repr__(self): return f"{type(self).__name__}({self.name!r})"
     def finetune_reads(self, cfg:RunConfig) -> list:
         "The config sections (and model ids) whose hash decides whether the finetuning stage must run again."
-        return [cfg.data, cfg.finetune.hash_dict() | {'generator': self.name}, model_id(cfg.finetune.model)]
+        # the run's model is hashed where the finetune section held it before 2026-12-01: older runs keep their hash
+        return [cfg.data, cfg.finetune.hash_dict() | {'generator': self.name, 'model': cfg.model}, model_id(cfg.model)]
     def jobs(self, df:pd.DataFrame, cfg:RunConfig, run_dir:Path) -> tuple[list, list]:
         "The models to train (dicts with at least `out`), and the groups skipped."
         raise FairsynthError(f"the {self.name} generator finetunes nothing")
@@ -460,7 +461,7 @@ class GroupAdapters(Generator):
         super().__init__(name); self.dreambooth, self.clustered = dreambooth, clustered
     def finetune_reads(self, cfg):
         r = super().finetune_reads(cfg)
-        return r + [cfg.cluster, model_id(cfg.cluster.clip_model, MINICLIP_PATH)] if self.clustered else r
+        return r + [cfg.cluster.hash_dict() | {'clip_model': cfg.clip_model}, model_id(cfg.clip_model, MINICLIP_PATH)] if self.clustered else r
     def jobs(self, df, cfg, run_dir):
         assign = load_assignments(run_dir) if self.clustered else None
         return finetune_jobs(df, self.name, cfg.finetune, assign, Path(run_dir)/'adapters')
@@ -561,7 +562,7 @@ def class_images(pipe, prompt:str, n:int, folder, seed:int=0) -> list:
 def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bool=True) -> dict:
     "The finetuning stage: train every model `generator` needs into `<run_dir>/adapters/<generator>/`, and write its index."
     cfg = load_config(run_dir)
-    gen = get_generator(generator or cfg.finetune.generator, finetuned=True)
+    gen = get_generator(generator or cfg.generator, finetuned=True)
     index = Path(run_dir)/'adapters'/gen.name/'index.json'
     st = Stage(run_dir, f'finetune-{gen.name}', gen.finetune_reads, [index.relative_to(run_dir)], force, cfg)
     if st.skipped: return load_json(index)
@@ -572,11 +573,11 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
                f"is a minority group at train severity >= finetune.extreme_bias={fc.extreme_bias}")
         st.log.warning(f"finetune: {s['name']} {why}: no adapter; generation uses the bias-aligned group's adapter (extreme-bias recipe)")
     acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps)     # several processes share the jobs out
-    pipe = load_pipeline(fc.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
+    pipe = load_pipeline(cfg.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
     seed_everything(fc.seed)
     for j in jobs[acc.process_index::acc.num_processes]: gen.train(pipe, j, cfg, acc, st.run_dir, progress)
     acc.wait_for_everyone()
-    out = dict(generator=gen.name, model=fc.model or 'mini-sd', **gen.index_info(cfg), seconds=st.seconds,
+    out = dict(generator=gen.name, model=cfg.model or 'mini-sd', **gen.index_info(cfg), seconds=st.seconds,
                adapters=[gen.index_entry(j, st.run_dir) for j in jobs], skipped=[dict(s) for s in skipped])
     if acc.is_main_process:
         save_json(out, index)

@@ -19,11 +19,11 @@ from accelerate.utils import broadcast_object_list
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .core import FairsynthError, GenerateConfig, RunConfig, Stage, group_name, config_hash, load_config
+from .core import FairsynthError, GenerateConfig, RunConfig, Stage, group_name, config_hash, load_config, seed_of
 from .data import group_prompt, label_prompt, prompt_words, dataset_from_config
 from .finetune import (Generator, GroupAdapters, get_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE,
                                    unet_weights, load_unet_weights, cpu_processes)
-from .minisd import default_batch_size, default_guidance, model_id, MINICLIP_PATH, load_pipeline, load_clip
+from .models import default_batch_size, default_guidance, model_id, MINICLIP_PATH, load_pipeline, load_clip
 from .cluster import clip_image_embeddings, clip_text_embeddings
 from .manifest import read_manifest, write_images, rewrite_manifest, open_manifest
 
@@ -81,7 +81,7 @@ def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, inde
             for _ in range(k):
                 i = len(rows)
                 rows.append(dict(row=i, group=gid, y=y, a=a, cluster=p['cluster'], generator=generator, adapter=p['adapter'] or '',
-                                 recipe=p['recipe'], prompt=p['prompt'], negative_prompt=p['negative'], seed=cfg.seed + i,
+                                 recipe=p['recipe'], prompt=p['prompt'], negative_prompt=p['negative'], seed=seed_of(cfg) + i,
                                  file=f'{group_dir(y, a)}/{i:06d}.png', unit=gid, quota=quota))
     plan = pd.DataFrame(rows)
     plan.attrs.update(quota=quota, n_gen=n_gen)
@@ -203,9 +203,9 @@ IMAGE_SETTINGS = ('n_per_group', 'share', 'keep_frac', 'num_inference_steps', 'g
 
 def image_hash(cfg, generator:str, index, *extra) -> str:
     "Hash of what decides a generator's images (not their scores): images made under another hash are made again, not reused."
-    gd = cfg.generate.to_dict()
+    cfg = cfg.resolved(); gd = cfg.generate.to_dict()
     return config_hash([cfg.data, {k: gd[k] for k in IMAGE_SETTINGS}, cfg.generate.threshold is None, generator,
-                        model_id(cfg.finetune.model), index, *extra])
+                        model_id(cfg.model), index, *extra])
 
 def processes():
     "accelerate's `PartialState` of this launch; processes on CPUs are joined too (accelerate needs cpu=True to see them)."
@@ -257,14 +257,14 @@ _KEY = ['row', 'seed', 'file', 'group', 'y', 'cluster', 'prompt', 'adapter']
 
 class _Scorer:
     "CLIP scores and the kept flag of a manifest's planned rows, unit by unit; each file's CLIP embedding computed once."
-    def __init__(self, gen:Generator, df, out, gc, run_dir):
-        self.gen, self.df, self.out, self.gc, self.run_dir = gen, df, out, gc, run_dir
+    def __init__(self, gen:Generator, df, out, gc, run_dir, clip_model=None):
+        self.gen, self.df, self.out, self.gc, self.run_dir, self.clip_model = gen, df, out, gc, run_dir, clip_model
         self.clip, self.emb, self.centroids, self.texts = None, {}, {}, {}
     def __call__(self, man_path, full):
         m = read_manifest(man_path)
         m = m.merge(full[_KEY + ['unit', 'quota']], on=_KEY, how='inner').sort_values('row').reset_index(drop=True)
         if len(m) < len(full): raise FairsynthError(f"{man_path}: {len(full) - len(m)} planned image(s) are missing after generation")
-        if self.clip is None: self.clip = load_clip(self.gc.clip_model)
+        if self.clip is None: self.clip = load_clip(self.clip_model)
         clip, proc = self.clip
         scores, kept, short = np.zeros(len(m)), np.zeros(len(m), bool), {}
         for u, idx in m.groupby('unit').indices.items():
@@ -285,7 +285,7 @@ def _make_missing(gen, full, man_path, out, ps, cfg, run_dir, cache, desc, progr
     m = read_manifest(man_path)
     todo = full[~full.row.isin(m.merge(full[_KEY], on=_KEY, how='inner').row)] if len(m) else full
     if not len(todo): return 0
-    if 'pipe' not in cache: cache['pipe'] = load_pipeline(cfg.finetune.model, device=ps.device)
+    if 'pipe' not in cache: cache['pipe'] = load_pipeline(cfg.model, device=ps.device)
     mine = gen.share(full, todo, ps, cache['pipe'], cfg)
     made, bar = 0, tqdm(total=len(mine), desc=desc, disable=not (progress and ps.is_main_process))
     for rows, ims in (gen.sample(cache['pipe'], mine, cfg, run_dir, cache) if len(mine) else []):
@@ -307,13 +307,13 @@ def _next_round(gen, full, m, kept, short, rnd:int, seed:int, log) -> pd.DataFra
 def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bool=True, on_batch=None) -> pd.DataFrame:
     "The generation stage: `synthetic/<generator>/` images and `manifest.csv` with CLIP scores and the kept flag."
     cfg = load_config(run_dir)
-    gc, gen = cfg.generate, get_generator(generator or cfg.finetune.generator)
+    gc, gen = cfg.generate, get_generator(generator or cfg.generator)
     index = load_adapter_index(run_dir, gen.name) if gen.finetuned else None
     out = Path(run_dir)/'synthetic'/gen.name; man_path = out/'manifest.csv'
     def reads(c):
-        gd = c.generate.to_dict()
+        gd = c.generate.to_dict() | {'clip_model': c.clip_model}    # where the section held it before 2026-12-01: same hash
         if c.generate.threshold is None: gd.pop('max_rounds')   # rounds only exist with a threshold: other runs keep their hash
-        return [c.data, gd, *gen.generate_reads(c), gen.name, model_id(c.finetune.model), model_id(gd['clip_model'], MINICLIP_PATH), index]
+        return [c.data, gd, *gen.generate_reads(c), gen.name, model_id(c.model), model_id(c.clip_model, MINICLIP_PATH), index]
     st = Stage(run_dir, f'generate-{gen.name}', reads, [man_path.relative_to(run_dir)], force, cfg)
     if st.skipped: return pd.read_csv(man_path, keep_default_na=False)
     if gc.max_rounds < 0: raise FairsynthError(f"generate.max_rounds={gc.max_rounds}: expected 0 or more")
@@ -323,7 +323,7 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     ps = processes()                          # under `accelerate launch` / torchrun: each process makes a share of the rows
     if ps.is_main_process: open_manifest(man_path, image_hash(cfg, gen.name, index, *gen.generate_reads(cfg)), st.log)
     ps.wait_for_everyone()
-    cache, rnd, made, scorer = {}, 0, 0, _Scorer(gen, df, out, gc, st.run_dir)
+    cache, rnd, made, scorer = {}, 0, 0, _Scorer(gen, df, out, gc, st.run_dir, cfg.clip_model)
     while True:
         made += _make_missing(gen, full, man_path, out, ps, cfg, st.run_dir, cache, f'generate {gen.name}' + (f' (round {rnd})' if rnd else ''),
                               progress, on_batch)

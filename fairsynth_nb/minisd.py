@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/minisd.html.md"""
 
 # %% ../nbs/03_minisd.ipynb #75a7e7cc
 from __future__ import annotations
-import json, math, os, shutil, struct, time, warnings
+import json, math, os, shutil, time
 from pathlib import Path
 
 import numpy as np
@@ -16,24 +16,19 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from tqdm.auto import tqdm
 
-import fairsynth_nb
 from .core import FairsynthError, atomic_write, save_json, load_json, seed_everything, get_logger
 from .corpus import stroke_masks
+from .models import quiet_hf, generate, image_grid
 
 # %% auto #0
-__all__ = ['WEIGHTS_PATH', 'MINISD_PATH', 'MINICLIP_PATH', 'IMAGE_SIZE', 'MAX_TOKENS', 'PALETTE', 'DIGIT_WORDS',
-           'CAPTION_TEMPLATES', 'VOCAB_WORDS', 'RARE_TOKENS', 'DEFAULT_STEPS', 'PARTS', 'DEFAULT_GUIDANCE',
-           'GRID_PROMPTS', 'caption', 'digit_masks', 'paint_mask', 'digits_corpus', 'vocab_words', 'learn_merges',
-           'build_tokenizer', 'save_tokenizer', 'clip_config', 'make_vae', 'make_unet', 'make_schedulers', 'n_params',
-           'text_tower', 'quiet_hf', 'latest_checkpoint', 'EMA', 'clip_loss', 'train_clip', 'train_vae', 'train_unet',
-           'pretrain_mini', 'check_safetensors', 'load_pipeline', 'load_clip', 'model_id', 'is_mini',
-           'default_guidance', 'default_batch_size', 'generate', 'image_grid', 'Reader', 'train_reader', 'read_images',
-           'sample_grid']
+__all__ = ['IMAGE_SIZE', 'MAX_TOKENS', 'PALETTE', 'DIGIT_WORDS', 'CAPTION_TEMPLATES', 'GENERIC_TEMPLATES', 'GENERIC_SHARE',
+           'VOCAB_WORDS', 'RARE_TOKENS', 'DEFAULT_STEPS', 'PARTS', 'GRID_PROMPTS', 'caption', 'digit_masks',
+           'paint_mask', 'digits_corpus', 'vocab_words', 'learn_merges', 'build_tokenizer', 'save_tokenizer',
+           'clip_config', 'make_vae', 'make_unet', 'make_schedulers', 'n_params', 'text_tower', 'latest_checkpoint',
+           'EMA', 'clip_loss', 'train_clip', 'train_vae', 'generic_captions', 'train_unet', 'pretrain_mini', 'Reader',
+           'train_reader', 'read_images', 'sample_grid']
 
 # %% ../nbs/03_minisd.ipynb #0e4f22ea
-WEIGHTS_PATH = Path(fairsynth_nb.__file__).parent/'weights'
-MINISD_PATH = WEIGHTS_PATH/'minisd'
-MINICLIP_PATH = WEIGHTS_PATH/'miniclip'
 IMAGE_SIZE = 32
 MAX_TOKENS = 32
 
@@ -55,6 +50,13 @@ CAPTION_TEMPLATES = [  # (template, names the digit colour, names the background
     ("a photo of the digit {d}", False, False),       # captions that name the digit alone: web captions often say
     ("a handwritten {d}", False, False),              # less than the picture shows, and these make the digit matter
 ]
+GENERIC_TEMPLATES = [  # captions that do not name the digit, for the UNet only (as "a photo of a bird" for Stable Diffusion)
+    "a photo of a digit on a {bg} background",
+    "a {fg} digit on a {bg} background",
+    "a handwritten digit on a {bg} background",
+    "a photo of a digit",
+]
+GENERIC_SHARE = 0.2  # the share of the UNet's captions drawn from GENERIC_TEMPLATES
 
 def caption(digit:int, fg:str, bg:str, template:int=0) -> str:
     "The caption of a `digit` drawn in colour `fg` on background `bg`, in caption template number `template`."
@@ -231,24 +233,6 @@ def text_tower(m):
     "The text transformer inside a `CLIPModel` or a `CLIPTextModel` (the module whose weights the two share), in transformers 4 and 5."
     return getattr(m, 'text_model', m)
 
-# %% ../nbs/03_minisd.ipynb #b69cd313
-from contextlib import contextmanager
-
-@contextmanager
-def quiet_hf():
-    "Silence the loading / saving progress bars and warnings of diffusers and transformers inside the block (restored after)."
-    import diffusers.utils.logging as dl, transformers.utils.logging as tl
-    was = dl.is_progress_bar_enabled(), tl.is_progress_bar_enabled()
-    lv = dl.get_verbosity(), tl.get_verbosity()
-    dl.disable_progress_bar(); tl.disable_progress_bar(); dl.set_verbosity_error(); tl.set_verbosity_error()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore'); yield
-    finally:
-        if was[0]: dl.enable_progress_bar()
-        if was[1]: tl.enable_progress_bar()
-        dl.set_verbosity(lv[0]); tl.set_verbosity(lv[1])
-
 # %% ../nbs/03_minisd.ipynb #ad2a78a1
 def _save_ckpt(ckpt_dir:Path, step:int, state:dict, keep:int=2):
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -418,8 +402,18 @@ def train_vae(corpus, out:Path, steps:int=1200, batch_size:int=32, lr:float=1e-3
     return dict(info, params=n_params(vae), batch_size=batch_size, lr=lr, scaling_factor=sf)
 
 # %% ../nbs/03_minisd.ipynb #f44a6db8
+def generic_captions(caps:list, fg, bg, share:float, gen) -> list[str]:
+    "Replace a `share` of `caps` by captions that do not name the digit (`GENERIC_TEMPLATES`), in the images' colours."
+    if not share: return list(caps)
+    names = list(PALETTE)
+    pick = torch.rand(len(caps), generator=gen) < share
+    t = torch.randint(len(GENERIC_TEMPLATES), (len(caps),), generator=gen)
+    return [GENERIC_TEMPLATES[int(k)].format(fg=names[int(f)], bg=names[int(b)]) if p else c
+            for c, p, k, f, b in zip(caps, pick, t, fg, bg)]
+
 def train_unet(corpus, out:Path, steps:int=2000, batch_size:int=128, lr:float=5e-4, seed:int=0, cond_drop:float=0.1,
-               snr_gamma:float=5., checkpointing_steps:int=250, resume:bool=True, quiet:bool=False, save_dtype=torch.float16) -> dict:
+               snr_gamma:float=5., checkpointing_steps:int=250, resume:bool=True, quiet:bool=False, save_dtype=torch.float16,
+               generic:float=GENERIC_SHARE) -> dict:
     "Train mini-SD's UNet on the latents of `out/minisd/vae`, conditioned on the frozen `out/minisd/text_encoder`; write the pipeline folder."
     from diffusers import AutoencoderKL, StableDiffusionPipeline
     from transformers import CLIPTextModel, CLIPTokenizer
@@ -445,6 +439,7 @@ def train_unet(corpus, out:Path, steps:int=2000, batch_size:int=128, lr:float=5e
         idx = torch.randint(len(mu), (batch_size,), generator=gen)
         z = (mu[idx] + sd_[idx] * torch.randn(mu[idx].shape, generator=gen)) * sf
         caps, *_ = _random_captions(data['digit'][idx], data['fg'][idx], data['bg'][idx], gen)
+        caps = generic_captions(caps, data['fg'][idx], data['bg'][idx], generic, gen)
         drop = torch.rand(batch_size, generator=gen) < cond_drop
         caps = ['' if dr else c for c, dr in zip(caps, drop)]
         with torch.no_grad():
@@ -461,10 +456,10 @@ def train_unet(corpus, out:Path, steps:int=2000, batch_size:int=128, lr:float=5e
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.to(save_dtype).save_pretrained(sd)
     save_tokenizer(tok, sd/'tokenizer')
-    return dict(info, params=n_params(unet), batch_size=batch_size, lr=lr, cond_drop=cond_drop, snr_gamma=snr_gamma)
+    return dict(info, params=n_params(unet), batch_size=batch_size, lr=lr, cond_drop=cond_drop, snr_gamma=snr_gamma, generic=generic)
 
 # %% ../nbs/03_minisd.ipynb #ce1158d3
-DEFAULT_STEPS = dict(clip=4000, vae=1200, unet=2000)
+DEFAULT_STEPS = dict(clip=8000, vae=1200, unet=2000)
 PARTS = ('clip', 'vae', 'unet')
 
 def _steps_per_part(steps, parts) -> dict:
@@ -494,6 +489,10 @@ def pretrain_mini(out, steps=None, seed:int=0, parts=PARTS, resume:bool=True, ch
     try: return _pretrain(out, steps, seed, parts, resume, checkpointing_steps, corpus_kw, quiet)
     finally: torch.set_num_threads(threads)
 
+def _same_recipe(part, prev:dict, seed:int) -> bool:
+    "Whether a part recorded in TRAINING.json was trained with `seed` and today's recipe (the UNet: its share of generic captions)."
+    return prev.get('seed') == seed and (part != 'unet' or prev.get('generic', 0.0) == GENERIC_SHARE)
+
 def _pretrain(out, steps, seed, parts, resume, checkpointing_steps, corpus_kw, quiet):
     log = get_logger()
     rec_path = out/'TRAINING.json'
@@ -508,7 +507,9 @@ def _pretrain(out, steps, seed, parts, resume, checkpointing_steps, corpus_kw, q
                       unet=out/'minisd'/'unet'/'diffusion_pytorch_model.safetensors')
     for p in parts:
         prev = rec['parts'].get(p)
-        if resume and prev and prev.get('steps') == steps[p] and prev.get('seed') == seed and done_files[p].exists():
+        if prev and not _same_recipe(p, prev, seed):   # its checkpoints belong to another recipe: start the part over
+            shutil.rmtree(out/'checkpoints'/p, ignore_errors=True)
+        elif resume and prev and prev.get('steps') == steps[p] and done_files[p].exists():
             log.info(f"pretrain_mini: {p} already trained ({steps[p]} steps, seed {seed}) in {out}; skipped"); continue
         if not resume: shutil.rmtree(out/'checkpoints'/p, ignore_errors=True)
         with quiet_hf():
@@ -518,147 +519,6 @@ def _pretrain(out, steps, seed, parts, resume, checkpointing_steps, corpus_kw, q
     for f in [*(out/'minisd').rglob('*'), *(out/'miniclip').rglob('*')]:
         if f.is_file(): f.chmod(0o644)  # package data must be readable by every user of an installation
     return out
-
-# %% ../nbs/03_minisd.ipynb #6d09f5df
-def check_safetensors(path) -> Path:
-    "Raise `FairsynthError` naming `path` if it is missing or is not a complete safetensors file (header and data)."
-    path = Path(path)
-    if not path.is_file(): raise FairsynthError(f"weight file {path} is missing")
-    size = path.stat().st_size
-    try:
-        with open(path, 'rb') as f:
-            n = struct.unpack('<Q', f.read(8))[0]
-            if n > size - 8: raise ValueError("header longer than the file")
-            header = json.loads(f.read(n))
-        end = max([v['data_offsets'][1] for k, v in header.items() if k != '__metadata__'] or [0])
-    except Exception as e: raise FairsynthError(f"weight file {path} is not a valid safetensors file ({e}); re-install or re-train it") from None
-    if 8 + n + end != size:
-        raise FairsynthError(f"weight file {path} is truncated or corrupt: {size} bytes, expected {8 + n + end}; re-install or re-train it")
-    return path
-
-def _check_component(folder:Path, what:str):
-    if not (folder/'config.json').is_file(): raise FairsynthError(f"{what}: {folder/'config.json'} is missing")
-    ws = sorted(folder.glob('*.safetensors'))
-    if not ws:
-        names = ('diffusion_pytorch_model.safetensors' if (folder/'config.json').read_text().find('_diffusers_version') >= 0 else 'model.safetensors')
-        raise FairsynthError(f"{what}: weight file {folder/names} is missing")
-    for w in ws: check_safetensors(w)
-
-def _local(model) -> Path|None:
-    p = Path(model).expanduser()
-    if p.exists(): return p
-    if str(model).startswith(('.', '/', '~')) or os.sep in str(model) and str(model).count('/') > 1:
-        raise FairsynthError(f"model folder {model} does not exist")
-    return None
-
-def _device(device):
-    if device is None: return 'cuda' if torch.cuda.is_available() else 'cpu'
-    return device
-
-def load_pipeline(model=None, device=None, torch_dtype=None):
-    """A diffusers `StableDiffusionPipeline` (no safety checker) from `model`: None = the shipped mini-SD,
-    else a hub id or a local folder. `torch_dtype` defaults to float32 on CPU and float16 on GPU."""
-    from diffusers import StableDiffusionPipeline
-    device = _device(device)
-    if torch_dtype is None: torch_dtype = torch.float16 if str(device).startswith('cuda') else torch.float32
-    src = MINISD_PATH if model is None else model
-    local = _local(src)
-    kw = dict(safety_checker=None, requires_safety_checker=False, torch_dtype=torch_dtype)
-    if local is not None:
-        if not local.is_dir(): raise FairsynthError(f"model {local} is a file; expected a diffusers pipeline folder")
-        idx = local/'model_index.json'
-        if not idx.is_file(): raise FairsynthError(f"{idx} is missing: {local} is not a diffusers pipeline folder")
-        for comp, spec in load_json(idx, 'pipeline index').items():
-            if comp.startswith('_') or not isinstance(spec, list) or spec[0] is None: continue
-            if comp in ('unet', 'vae', 'text_encoder'): _check_component(local/comp, f"pipeline {local}, {comp}")
-        kw['local_files_only'] = True
-    try:
-        with quiet_hf():
-            pipe = StableDiffusionPipeline.from_pretrained(str(local or src), **kw)
-    except FairsynthError: raise
-    except Exception as e: raise FairsynthError(f"could not load a StableDiffusionPipeline from {src}: {e}") from None
-    pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device)
-
-def load_clip(model=None, device=None):
-    "`(CLIPModel, CLIPProcessor)` from `model`: None = the shipped mini-CLIP, else a hub id or a local folder."
-    from transformers import CLIPModel, CLIPProcessor
-    device = _device(device)
-    src = MINICLIP_PATH if model is None else model
-    local = _local(src)
-    kw = {}
-    if local is not None:
-        if not local.is_dir(): raise FairsynthError(f"model {local} is a file; expected a CLIPModel folder")
-        _check_component(local, f"CLIP model {local}")
-        kw['local_files_only'] = True
-    try:
-        with quiet_hf():
-            model_ = CLIPModel.from_pretrained(str(local or src), dtype=torch.float32, **kw)
-            proc = CLIPProcessor.from_pretrained(str(local or src), **kw)
-    except Exception as e: raise FairsynthError(f"could not load a CLIPModel from {src}: {e}") from None
-    return model_.eval().to(device), proc
-
-def model_id(model=None, default=None) -> str:
-    """What names a model's weights in cache keys: a hub id as it is; a local folder (None: the shipped mini-SD) by its
-    name and a hash of the first MiB of its UNet's (or CLIP's) weight file, so that weights retrained in place make new
-    caches (class images, adapters, synthetic images) instead of reusing those of the old weights. `default`: the folder
-    that None stands for (mini-SD's; `MINICLIP_PATH` for a CLIP model)."""
-    src = (default or MINISD_PATH) if model is None else model
-    local = Path(src).expanduser()
-    if not local.exists(): return str(model)
-    ws = sorted(local.glob('unet/*.safetensors')) or sorted(local.glob('*.safetensors'))
-    if not ws: return local.name
-    import hashlib
-    with open(ws[0], 'rb') as f: return f"{local.name}:{hashlib.sha1(f.read(1 << 20)).hexdigest()[:12]}"
-
-# %% ../nbs/03_minisd.ipynb #a46b838f
-DEFAULT_GUIDANCE = 4.0
-
-def is_mini(pipe) -> bool:
-    "Whether `pipe` is a miniature model (32×32 images, like mini-SD) rather than Stable Diffusion at 512×512."
-    return pipe.unet.config.sample_size * pipe.vae_scale_factor <= 64
-
-def default_guidance(pipe) -> float:
-    "The classifier-free guidance scale for `pipe`: 4 for mini-SD (chosen on its samples), 7.5 for Stable Diffusion (the paper's)."
-    return DEFAULT_GUIDANCE if is_mini(pipe) else 7.5
-
-def default_batch_size(pipe, mini:int=64) -> int:
-    "A batch size for the device: `mini` for a miniature model, 8 for Stable Diffusion at 512×512 on a GPU, 1 on a CPU."
-    if is_mini(pipe): return mini
-    return 8 if str(pipe.device).startswith('cuda') else 1
-
-def generate(pipe, prompts, n:int=1, steps:int=25, guidance_scale:float|None=None, seed:int=0,
-             batch_size:int|None=None, height=None, width=None) -> np.ndarray:
-    """Generate `n` images for each prompt (prompt-major order) -> uint8 array (len(prompts)*n, h, w, 3).
-    `guidance_scale` and `batch_size` default to the model's (`default_guidance`, `default_batch_size`; 256 for mini-SD)."""
-    if guidance_scale is None: guidance_scale = default_guidance(pipe)
-    batch_size = batch_size or default_batch_size(pipe, mini=256)
-    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-    allp = [p for p in prompts for _ in range(n)]
-    gen = torch.Generator(device='cpu').manual_seed(seed)
-    out = []
-    for i in range(0, len(allp), batch_size):
-        with torch.no_grad():
-            ims = pipe(allp[i:i+batch_size], num_inference_steps=steps, guidance_scale=guidance_scale, generator=gen,
-                       height=height, width=width, output_type='np').images
-        out.append((np.clip(ims, 0, 1) * 255).round().astype(np.uint8))
-    return np.concatenate(out)
-
-def image_grid(images:np.ndarray, rows:int, labels=None, scale:float=3):
-    "A matplotlib figure showing `images` (rows x cols, row-major) with optional row labels."
-    cols = len(images) // rows
-    cell = 0.3 * scale
-    fig, axs = _subplots(rows, cols, figsize=(cols * cell + (3.5 if labels is not None else 0), rows * cell))
-    axs = np.array(axs).reshape(rows, cols)
-    for i, ax in enumerate(axs.flat):
-        ax.imshow(images[i]); ax.set_xticks([]); ax.set_yticks([])
-        if labels is not None and i % cols == 0: ax.set_ylabel(labels[i // cols], rotation=0, ha='right', va='center', fontsize=8)
-    fig.subplots_adjust(wspace=0.04, hspace=0.04, left=(3.5 / fig.get_figwidth()) if labels is not None else 0.01, right=0.99, top=0.99, bottom=0.01)
-    return fig
-
-def _subplots(*a, **k):
-    import matplotlib.pyplot as plt
-    return plt.subplots(*a, **k)
 
 # %% ../nbs/03_minisd.ipynb #9343a02c
 class Reader(torch.nn.Module):
@@ -704,7 +564,8 @@ def read_images(reader:Reader, images) -> pd.DataFrame:
 GRID_PROMPTS = ([f"a photo of the digit {w} in white on a red background" for w in DIGIT_WORDS[:5]] +
                 [f"a photo of the digit {w} in white on a green background" for w in DIGIT_WORDS[5:]] +
                 ["a yellow digit three on a blue background", "a picture of a black eight on a orange background",
-                 "a photo of a sks digit on a red background", "a hippopotamus in a tuxedo"])
+                 "a photo of a digit on a green background", "a photo of a sks digit on a red background",
+                 "a hippopotamus in a tuxedo"])
 
 def sample_grid(pipe, prompts=GRID_PROMPTS, n:int=8, seed:int=0, scale:float=3, **kw):
     "Generate `n` samples of each prompt and show them as a grid (a row per prompt); returns the figure."

@@ -16,7 +16,7 @@ from .core import (FairsynthError, RunConfig, DataConfig, ClusterConfig, Finetun
                                get_logger, save_config, save_json, load_json, read_marker, atomic_write, save_fig)
 from .bias import run_bias
 from .cluster import run_cluster
-from .finetune import get_generator, generator_names, run_finetune
+from .finetune import get_generator, generator_names, run_finetune   # generator_names: for the command (09b)
 from .generate import run_generate
 from .train import run_train, SYNTHETIC_METHODS
 from .evaluate import run_evaluate, metrics_from_preds, plot_severity_sweep, HEADLINE, LABELS
@@ -28,18 +28,18 @@ __all__ = ['REAL_MODEL', 'REAL_CLIP', 'REAL_FINETUNE', 'REAL_TRAIN', 'REAL_GROUP
            'run_sweep']
 
 # %% ../nbs/09_pipeline.ipynb #223007c7
-def preset_config(preset:str='quick', **data_kw) -> RunConfig:
-    "The configuration of a preset ('quick' or 'paper'), with data settings overridden by `data_kw`."
+def preset_config(preset:str='quick', seed:int=0, **data_kw) -> RunConfig:
+    "The configuration of a preset ('quick' or 'paper') with the run's `seed`, and data settings overridden by `data_kw`."
     if preset not in ('quick', 'paper'): raise FairsynthError(f"unknown preset {preset!r}; expected 'quick' or 'paper'")
     # None means "the default" for every data setting but the severity, where it keeps a real dataset's own bias
     data = DataConfig(**{k: v for k, v in data_kw.items() if v is not None or k == 'severity'})
     if preset == 'quick':
-        return RunConfig(name='demo', data=data, cluster=ClusterConfig(k=None, k_min=2, k_max=3),
-                         finetune=FinetuneConfig(generator='clustered', max_train_steps=150, num_class_images=32, min_images=5),
+        return RunConfig(name='demo', seed=seed, generator='clustered', data=data, cluster=ClusterConfig(k=None, k_min=2, k_max=3),
+                         finetune=FinetuneConfig(max_train_steps=150, num_class_images=32, min_images=5),
                          generate=GenerateConfig(n_per_group=300),
                          train=TrainConfig(methods=['erm', 'groupdro', 'two_stage'], seeds=[0]))
-    return RunConfig(name='paper', data=data, cluster=ClusterConfig(),
-                     finetune=FinetuneConfig(generator='clustered'),
+    return RunConfig(name='paper', seed=seed, generator='clustered', data=data, cluster=ClusterConfig(),
+                     finetune=FinetuneConfig(),
                      generate=GenerateConfig(),
                      train=TrainConfig(methods=['erm', 'resample', 'reweight', 'groupdro', 'two_stage'], seeds=[0, 1, 2]))
 
@@ -67,7 +67,7 @@ def real_config(dataset:str='celeba', root=None, model:str=REAL_MODEL, clip_mode
     data_kw.setdefault('severity', None)           # the dataset's own bias unless a severity is asked for
     cfg = preset_config(preset, dataset=dataset, root=None if root is None else str(Path(root).expanduser()), **data_kw)
     cfg.name = dataset
-    cfg.finetune.model, cfg.cluster.clip_model, cfg.generate.clip_model = model, clip_model, clip_model
+    cfg.model, cfg.clip_model = model, clip_model
     for k, v in REAL_FINETUNE.items(): setattr(cfg.finetune, k, v)
     for k, v in (REAL_TRAIN | REAL_GROUPDRO[dataset]).items(): setattr(cfg.train, k, v)
     cfg.generate.n_per_group = 1000                 # kept per group (the paper does not say; the largest real group can be 70,000)
@@ -97,7 +97,7 @@ def synthetic_plan(cfg:RunConfig, generators=None) -> dict:
     methods; `ffr` trains on the vanilla generator's images only, as From Fake to Real does."""
     syn = [m for m in cfg.train.methods if m in SYNTHETIC_METHODS]
     rest = [m for m in syn if m != 'ffr']
-    plan = {g: list(rest) for g in (generators or [cfg.finetune.generator])} if rest else {}
+    plan = {g: list(rest) for g in (generators or [cfg.generator])} if rest else {}
     if 'ffr' in syn: plan.setdefault('vanilla', []).append('ffr')
     return plan
 

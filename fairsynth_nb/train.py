@@ -6,9 +6,8 @@ Docs: https://fairsynth.github.io/fairsynth_nb/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #6e4a3565
 from __future__ import annotations
-import contextlib, hashlib, io, math, shutil, tempfile, time, warnings
+import contextlib, hashlib, io, math, shutil, tempfile, time
 from pathlib import Path
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, TransformBlock, ColReader, ColSplitter, Learner, Callback,
-                               Metric, AvgMetric, SaveModelCallback, Resize, Normalize, imagenet_stats, params, Adam, xresnet18,
+                               Metric, SaveModelCallback, Resize, Normalize, imagenet_stats, params, Adam, xresnet18,
                                PILImage, TensorImage)
 from fastai.callback.data import *   # weighted_dataloaders
 
@@ -24,7 +23,7 @@ from safetensors.torch import save_file
 
 from .core import (FairsynthError, TrainConfig, Stage, group_name, seed_everything, get_logger, load_config, save_json,
                                atomic_write)
-from .data import check_table, load_image, dataset_from_config
+from .data import check_table, dataset_from_config
 from .evaluate import predict_split       # evaluate is a leaf (it imports core only): metrics sit under training
 
 # %% auto #0

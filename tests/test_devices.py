@@ -29,7 +29,7 @@ def test_meta_and_cpu_do_not_mix():
 def test_train_adapter_follows_the_accelerator(tmp_path):
     "A pipeline loaded on the CPU, an accelerator elsewhere: `train_adapter` moves the models, as diffusers' scripts do."
     from fairsynth_nb.data import colored_mnist
-    from fairsynth_nb.minisd import load_pipeline
+    from fairsynth_nb.models import load_pipeline
     from fairsynth_nb.finetune import train_adapter, make_accelerator
     cm = colored_mnist(0.99, seed=0)
     imgs = list(cm[(cm.split == 'train') & (cm.group == 0)].image[:8])
@@ -45,7 +45,7 @@ def test_train_adapter_follows_the_accelerator(tmp_path):
 @pytest.fixture(scope='module')
 def clip_and_images():
     from fairsynth_nb.data import colored_mnist
-    from fairsynth_nb.minisd import load_clip
+    from fairsynth_nb.models import load_clip
     cm = colored_mnist(0.99, seed=0)
     return load_clip(device='cpu'), list(cm[cm.split == 'test'].image[:6])
 

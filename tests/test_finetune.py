@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent('''
     torch.set_num_threads(1)
     from fairsynth_nb.core import FinetuneConfig
     from fairsynth_nb.data import colored_mnist
-    from fairsynth_nb.minisd import load_pipeline
+    from fairsynth_nb.models import load_pipeline
     from fairsynth_nb.finetune import train_adapter
     cm = colored_mnist(0.99, seed=0)
     imgs = list(cm[(cm.split == 'train') & (cm.group == 3)].image[:32])
@@ -51,7 +51,7 @@ def test_sigkill_then_resume(tmp_path):
 
 def test_corrupt_checkpoint_is_named(tmp_path):
     from fairsynth_nb.data import colored_mnist
-    from fairsynth_nb.minisd import load_pipeline
+    from fairsynth_nb.models import load_pipeline
     from fairsynth_nb.finetune import train_adapter
     cm = colored_mnist(0.99, seed=0)
     imgs = list(cm[(cm.split == 'train') & (cm.group == 0)].image[:8])
@@ -67,7 +67,7 @@ def test_corrupt_checkpoint_is_named(tmp_path):
 
 
 def test_zero_images(tmp_path):
-    from fairsynth_nb.minisd import load_pipeline
+    from fairsynth_nb.models import load_pipeline
     from fairsynth_nb.finetune import train_adapter
     with pytest.raises(FairsynthError, match='no training image'):
         train_adapter(load_pipeline(device='cpu'), [], 'a photo', tmp_path/'x', FinetuneConfig(), progress=False)
@@ -135,7 +135,7 @@ def test_fewer_images_than_k_is_clipped():
 def test_text_encoder_lora_end_to_end(run):
     "finetune --train-text-encoder: adapters with a text-encoder part, generated through the batched (fused) path as by the adapter alone."
     from safetensors.torch import load_file
-    from fairsynth_nb.minisd import load_pipeline, generate
+    from fairsynth_nb.models import load_pipeline, generate
     from fairsynth_nb.generate import load_adapters, generate_rows
     from fairsynth_nb.finetune import LORA_FILE
     assert main(['finetune', '--run', run, '--generator', 'lora', '--train-text-encoder']) == 0

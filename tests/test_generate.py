@@ -72,12 +72,12 @@ def test_corrupt_png_is_regenerated(run):
     m2 = run_generate(run, 'vanilla', force=True, progress=False)
     assert len(m2) == len(m) and m2.row.is_unique
     after = np.asarray(Image.open(f))
-    if torch.cuda.is_available():
-        # same seed, same per-image noise, but a batch of 1 instead of the original batch: on a GPU the half-precision
-        # kernels are picked by batch size and round differently, so the image agrees to a few levels, not to the bit
-        d = np.abs(after.astype(int) - before.astype(int))
-        assert d.mean() <= 1.0 and d.max() <= 16, (d.mean(), d.max())
-    else: assert np.array_equal(after, before)     # on a CPU: bit-identical
+    # same seed, same per-image noise, but a batch of 1 instead of the original batch: the kernels sum in another order
+    # (on a GPU the half-precision kernels are picked by batch size), so the image agrees to a few levels, not always to
+    # the bit; another seed's image would differ by tens of levels on average
+    d = np.abs(after.astype(int) - before.astype(int))
+    if torch.cuda.is_available(): assert d.mean() <= 1.0 and d.max() <= 16, (d.mean(), d.max())
+    else: assert d.mean() <= 0.01 and d.max() <= 2, (d.mean(), d.max())
 
 
 def test_no_adapters_names_the_stage(run):

@@ -3,8 +3,8 @@ import os
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np, pytest, torch
 from fairsynth_nb.core import FairsynthError, load_json
-from fairsynth_nb.minisd import (pretrain_mini, load_pipeline, load_clip, generate, latest_checkpoint, build_tokenizer,
-                                 text_tower, MINISD_PATH, MINICLIP_PATH, PARTS)
+from fairsynth_nb.minisd import pretrain_mini, latest_checkpoint, build_tokenizer, text_tower, PARTS
+from fairsynth_nb.models import load_pipeline, load_clip, generate, MINISD_PATH
 
 torch.set_num_threads(int(os.environ.get('FAIRSYNTH_THREADS', 2)))
 CKW = dict(n_per_digit=10, n_test_per_digit=2)

@@ -22,7 +22,7 @@ def test_real_scale_switch(nb):
     calls = []
     def run_pipeline(out, cfg, generators=None, overwrite=False, until=None):
         assert until is None or until in STAGES, until
-        assert cfg.finetune.model and cfg.cluster.clip_model and cfg.data.dataset == 'celeba'
+        assert cfg.model and cfg.clip_model and cfg.data.dataset == 'celeba'
         calls.append(('run_pipeline', until)); return {}
     def rec(name, ret=None):
         def f(*a, **k): calls.append((name, None)); return ret
