@@ -14,7 +14,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from .core import FairsynthError, Stage, group_name, save_json, load_json, save_fig, atomic_write
+from .core import FairsynthError, Stage, group_name, save_json, load_json, save_fig, atomic_write, moved_reads
 from .data import load_image, dataset_from_config
 from .models import model_id, MINICLIP_PATH, load_clip
 
@@ -189,7 +189,7 @@ def run_cluster(run_dir, force:bool=False) -> dict:
     "The clustering stage of a run folder."
     # every cluster keeps the images its generator needs (min_images); CLIP weights retrained in place cluster again.
     # The run's clip_model is hashed where the section held it before 2026-12-01, so that older runs keep their hash
-    reads = lambda c: [c.data, c.cluster.hash_dict() | {'clip_model': c.clip_model}, c.finetune.min_images, model_id(c.clip_model, MINICLIP_PATH)]
+    reads = lambda c: [c.data, moved_reads(c, 'cluster'), c.finetune.min_images, model_id(c.clip_model, MINICLIP_PATH)]
     st = Stage(run_dir, 'cluster', reads, ['clusters/summary.json'], force)
     out, cfg = st.run_dir/'clusters', st.cfg
     if st.skipped: return load_json(out/'summary.json')

@@ -16,9 +16,9 @@ import numpy as np
 # %% auto #0
 __all__ = ['MOVED', 'CONFIG_NAME', 'FairsynthError', 'ConfigMismatchError', 'group_id', 'group_name', 'parse_group_name',
            'Section', 'config_hash', 'DataConfig', 'ClusterConfig', 'FinetuneConfig', 'GenerateConfig', 'TrainConfig',
-           'DDMConfig', 'RunConfig', 'migrate_config', 'seed_of', 'atomic_write', 'save_json', 'load_json', 'save_fig',
-           'seed_everything', 'load_config', 'save_config', 'check_run_dir', 'init_run_dir', 'marker_path',
-           'write_marker', 'read_marker', 'stage_done', 'clear_marker', 'get_logger', 'Stage']
+           'DDMConfig', 'RunConfig', 'migrate_config', 'seed_of', 'moved_reads', 'atomic_write', 'save_json',
+           'load_json', 'save_fig', 'seed_everything', 'load_config', 'save_config', 'check_run_dir', 'init_run_dir',
+           'marker_path', 'write_marker', 'read_marker', 'stage_done', 'clear_marker', 'get_logger', 'Stage']
 
 # %% ../nbs/00_core.ipynb #d6c5b0f4
 class FairsynthError(Exception):
@@ -287,9 +287,14 @@ def migrate_config(d:dict, where:str='config') -> dict:
             d[k] = v
     return d
 
-def seed_of(section, default:int=0) -> int:
-    "The seed `section` sets, or `default` (the run's seed; 0 for a section used on its own) when it leaves it to the run."
-    return default if section.seed is None else section.seed
+def seed_of(section) -> int:
+    "The seed `section` sets; 0 when it leaves it to the run (a section used on its own; a resolved run fills it in)."
+    return 0 if section.seed is None else section.seed
+
+def moved_reads(cfg:RunConfig, name:str, **fields) -> dict:
+    """What a stage hashes of section `name`: its fields plus the run-level ones it held before 2026-12-01 (`MOVED`), so that
+    the stage hashes of older runs stay the same; `fields` override them (a stage hashes the generator it runs)."""
+    return getattr(cfg, name).hash_dict() | {k: getattr(cfg, k) for k in MOVED.get(name, ())} | fields
 
 # %% ../nbs/00_core.ipynb #99b463fa
 @contextmanager

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .core import (FairsynthError, FinetuneConfig, GenerateConfig, DDMConfig, config_hash, load_json, get_logger,
-                               atomic_write, seed_of)
+                               atomic_write, seed_of, moved_reads)
 from .data import load_image, label_prompt
 from .models import model_id, load_clip, default_guidance, default_batch_size
 from .cluster import clip_image_embeddings, cluster_embeddings
@@ -248,8 +248,7 @@ class DDM(Generator):
     """DDM as a generator of the pipeline: one LoRA + indicator per class (`adapters/ddm/y<y>/`), images balanced over the
     indicator's groups within each class, scored per (class, indicator group)."""
     def finetune_reads(self, cfg):
-        fc = cfg.finetune
-        return [cfg.data, fc.hash_dict() | {'generator': self.name, 'model': cfg.model}, cfg.ddm, model_id(cfg.model)]
+        return [cfg.data, moved_reads(cfg, 'finetune', generator=self.name), cfg.ddm, model_id(cfg.model)]
     def jobs(self, df, cfg, run_dir):
         clip = load_clip(cfg.clip_model) if cfg.ddm.labels == 'pseudo' else None
         return ddm_jobs(df, cfg.ddm, clip, Path(run_dir)/'adapters'), []

@@ -19,7 +19,7 @@ from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 
 from .core import (FairsynthError, FinetuneConfig, RunConfig, Stage, group_name, save_json, load_json, config_hash,
-                               seed_everything, get_logger, load_config, seed_of)
+                               seed_everything, get_logger, load_config, seed_of, moved_reads)
 from .data import load_image, group_prompt, class_prompt, dataset_from_config, train_severity
 from .models import model_id, MINICLIP_PATH, load_pipeline, generate, default_batch_size, _device
 from .bias import majority_attribute
@@ -439,7 +439,7 @@ class Generator:
     def finetune_reads(self, cfg:RunConfig) -> list:
         "The config sections (and model ids) whose hash decides whether the finetuning stage must run again."
         # the run's model is hashed where the finetune section held it before 2026-12-01: older runs keep their hash
-        return [cfg.data, cfg.finetune.hash_dict() | {'generator': self.name, 'model': cfg.model}, model_id(cfg.model)]
+        return [cfg.data, moved_reads(cfg, 'finetune', generator=self.name), model_id(cfg.model)]
     def jobs(self, df:pd.DataFrame, cfg:RunConfig, run_dir:Path) -> tuple[list, list]:
         "The models to train (dicts with at least `out`), and the groups skipped."
         raise FairsynthError(f"the {self.name} generator finetunes nothing")
@@ -461,7 +461,7 @@ class GroupAdapters(Generator):
         super().__init__(name); self.dreambooth, self.clustered = dreambooth, clustered
     def finetune_reads(self, cfg):
         r = super().finetune_reads(cfg)
-        return r + [cfg.cluster.hash_dict() | {'clip_model': cfg.clip_model}, model_id(cfg.clip_model, MINICLIP_PATH)] if self.clustered else r
+        return r + [moved_reads(cfg, 'cluster'), model_id(cfg.clip_model, MINICLIP_PATH)] if self.clustered else r
     def jobs(self, df, cfg, run_dir):
         assign = load_assignments(run_dir) if self.clustered else None
         return finetune_jobs(df, self.name, cfg.finetune, assign, Path(run_dir)/'adapters')

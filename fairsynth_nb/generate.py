@@ -19,7 +19,7 @@ from accelerate.utils import broadcast_object_list
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .core import FairsynthError, GenerateConfig, RunConfig, Stage, group_name, config_hash, load_config, seed_of
+from .core import FairsynthError, GenerateConfig, RunConfig, Stage, group_name, config_hash, load_config, seed_of, moved_reads
 from .data import group_prompt, label_prompt, prompt_words, dataset_from_config
 from .finetune import (Generator, GroupAdapters, get_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE,
                                    unet_weights, load_unet_weights, cpu_processes)
@@ -311,7 +311,7 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     index = load_adapter_index(run_dir, gen.name) if gen.finetuned else None
     out = Path(run_dir)/'synthetic'/gen.name; man_path = out/'manifest.csv'
     def reads(c):
-        gd = c.generate.to_dict() | {'clip_model': c.clip_model}    # where the section held it before 2026-12-01: same hash
+        gd = moved_reads(c, 'generate')
         if c.generate.threshold is None: gd.pop('max_rounds')   # rounds only exist with a threshold: other runs keep their hash
         return [c.data, gd, *gen.generate_reads(c), gen.name, model_id(c.model), model_id(c.clip_model, MINICLIP_PATH), index]
     st = Stage(run_dir, f'generate-{gen.name}', reads, [man_path.relative_to(run_dir)], force, cfg)
