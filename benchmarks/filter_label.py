@@ -15,6 +15,7 @@ from reader import read
 from fairsynth_nb.core import load_config
 from fairsynth_nb.data import dataset_from_config, group_prompt, label_prompt
 from fairsynth_nb.models import load_clip
+from fairsynth_nb.minisd import DIGIT_WORDS
 from fairsynth_nb.cluster import clip_image_embeddings, clip_text_embeddings
 from fairsynth_nb.generate import score_embeddings, filter_group
 
@@ -41,15 +42,29 @@ def main():
     kept = np.zeros(len(m), bool)
     for g, idx in m.groupby('group').indices.items(): kept[rng.permutation(idx)[:int(len(idx) * a.keep_frac)]] = True
     add('random', None, kept)
-    for label in ('class', 'group'):
+    def text_of(label, y, at):
+        if label == 'class': return clip_text_embeddings([label_prompt(df, y)], clip, proc)[0]
+        if label == 'group': return clip_text_embeddings([group_prompt(df, y, at)], clip, proc)[0]
+        # 'members': the class named by its members, one prompt per digit, their embeddings averaged (CLIP's prompt ensembling)
+        t = clip_text_embeddings([f"a photo of the digit {DIGIT_WORDS[d]}" for d in range(5 * y, 5 * y + 5)], clip, proc).mean(0)
+        return t / np.linalg.norm(t)
+    for label in ('class', 'group', 'members'):
         for alpha in (0.0, 0.5, 1.0):
+            if label != 'class' and alpha == 0.0: continue      # alpha 0: the centroid alone, the same for every label
             kept = np.zeros(len(m), bool)
             for g, idx in m.groupby('group').indices.items():
                 y, at = int(m.y.iloc[idx[0]]), int(m.a.iloc[idx[0]])
-                text = clip_text_embeddings([label_prompt(df, y) if label == 'class' else group_prompt(df, y, at)], clip, proc)[0]
+                text = text_of(label, y, at)
                 cen = clip_image_embeddings(list(tr[tr.group == g].image), clip, proc).mean(0)
                 kept[idx] = filter_group(score_embeddings(e[idx], text, cen, alpha), len(idx), a.keep_frac)
             add(label, alpha, kept)
+    # 'zeroshot': CLIP's zero-shot probability of the class, the softmax over the ten digit prompts summed over the class's digits
+    t10 = clip_text_embeddings([f"a photo of the digit {w}" for w in DIGIT_WORDS], clip, proc)
+    z = 100 * e @ t10.T; pz = np.exp(z - z.max(1, keepdims=True)); pz /= pz.sum(1, keepdims=True)
+    p_class = np.where(m.y.values == 1, pz[:, 5:].sum(1), pz[:, :5].sum(1))
+    kept = np.zeros(len(m), bool)
+    for g, idx in m.groupby('group').indices.items(): kept[idx] = filter_group(p_class[idx], len(idx), a.keep_frac)
+    add('zeroshot', 1.0, kept)
     t = pd.DataFrame(rows)
     print(f"{a.generator} images of {run} ({len(m)}), clip={a.clip or cfg.clip_model or 'shipped mini-CLIP'}, keep {a.keep_frac:.0%} per group")
     print(t.to_string(index=False))

@@ -117,7 +117,7 @@ def _show_evaluate(P, args, cfg):
 STAGE_COMMANDS = {'cluster': (_show_cluster, "cluster each train group's CLIP image embeddings (k-means)"),
                   'finetune': (_show_finetune, 'finetune the diffusion model per group or cluster (LoRA, DreamBooth, Clustered DreamBooth)'),
                   'generate': (_show_generate, 'generate the group-balanced synthetic set, CLIP-filtered'),
-                  'train': (_show_train, 'train classifiers (erm, resample, reweight, groupdro, two_stage, ...) in a run folder'),
+                  'train': (_show_train, 'train classifiers (erm, resample, reweight, groupdro, dfr, two_stage, ...) in a run folder'),
                   'evaluate': (_show_evaluate, 'metrics.json, results table and figures from the trained models of a run folder')}
 
 def _cmd_stage(args):

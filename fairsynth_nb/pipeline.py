@@ -18,7 +18,7 @@ from .bias import run_bias
 from .cluster import run_cluster
 from .finetune import get_generator, generator_names, run_finetune   # generator_names: for the command (09b)
 from .generate import run_generate
-from .train import run_train, SYNTHETIC_METHODS
+from .train import run_train, SYNTHETIC_METHODS, GROUP_LABELS
 from .evaluate import run_evaluate, metrics_from_preds, plot_severity_sweep, HEADLINE, LABELS
 from .report import write_report
 
@@ -154,8 +154,10 @@ def sweep_table(r, metric:str='worst_group_acc') -> pd.DataFrame:
     "`metric` in % as 'mean ± std (n seeds)', one row per method, one column per severity."
     g = (100 * r.set_index(['method', 'severity'])[metric]).groupby(level=['method', 'severity'])
     t = (g.mean().round(1).astype(str) + ' ± ' + g.std().fillna(0).round(1).astype(str) + ' (' + g.count().astype(str) + ')').unstack('severity')
-    first = [m for m in ('erm', 'resample', 'reweight', 'groupdro') if m in t.index]
-    return t.reindex(first + sorted(i for i in t.index if i not in first))
+    first = [m for m in ('erm', 'resample', 'reweight', 'groupdro', 'dfr') if m in t.index]
+    t = t.reindex(first + sorted(i for i in t.index if i not in first))
+    t.insert(0, 'group labels', [GROUP_LABELS.get(m.split('-')[0], '?') for m in t.index])
+    return t
 
 def _md(t) -> str:
     head = '| ' + ' | '.join([t.index.name or ''] + [str(c) for c in t.columns]) + ' |'

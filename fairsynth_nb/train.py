@@ -16,7 +16,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, TransformBlock, ColReader, ColSplitter, Learner, Callback,
                                Metric, SaveModelCallback, Resize, Normalize, imagenet_stats, params, Adam, xresnet18,
-                               PILImage, TensorImage)
+                               PILImage, TensorImage, TensorCategory, DataLoader, DataLoaders, Pipeline, IntToFloatTensor,
+                               default_device)
+from PIL import Image, ImageOps
 from fastai.callback.data import *   # weighted_dataloaders
 
 from safetensors.torch import save_file
@@ -27,11 +29,12 @@ from .data import check_table, dataset_from_config
 from .evaluate import predict_split       # evaluate is a leaf (it imports core only): metrics sit under training
 
 # %% auto #0
-__all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'MANIFEST_COLUMNS', 'COMMON_SETTINGS', 'METHOD_SETTINGS',
-           'REFERENCE_SETTINGS', 'METHOD_REVISIONS', 'group_counts', 'dls_from_table', 'Classifier', 'small_cnn',
-           'make_classifier', 'splitter', 'ce_loss', 'ReweightedCE', 'GroupDROLoss', 'supcon_views', 'SupConCallback',
-           'FreezeBodyCallback', 'colour_jitter', 'GroupAccuracy', 'synthetic_table', 'train_method', 'method_settings',
-           'model_key', 'run_train']
+__all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'GROUP_LABELS', 'MANIFEST_COLUMNS', 'DFR_C', 'DFR_RETRAINS',
+           'COMMON_SETTINGS', 'METHOD_SETTINGS', 'REFERENCE_SETTINGS', 'METHOD_REVISIONS', 'group_counts',
+           'decode_images', 'image_bytes', 'Tensors', 'TensorDL', 'TensorDataLoaders', 'dls_from_table', 'Classifier',
+           'small_cnn', 'make_classifier', 'splitter', 'ce_loss', 'ReweightedCE', 'GroupDROLoss', 'supcon_views',
+           'SupConCallback', 'FreezeBodyCallback', 'colour_jitter', 'GroupAccuracy', 'synthetic_table', 'features',
+           'dfr_fit', 'set_head', 'train_method', 'method_settings', 'model_key', 'run_train']
 
 # %% ../nbs/07_train.ipynb #d8fda5ff
 def _as_pil(item): return PILImage.create(item if not isinstance(item, (str, Path)) else Path(item))
@@ -42,9 +45,76 @@ def group_counts(df:pd.DataFrame, split:str='train', n_groups:int|None=None) -> 
     g = df.loc[df.split == split, 'group']
     return np.bincount(g[g >= 0], minlength=n_groups)        # group -1: a synthetic image of unknown attribute
 
+def decode_images(items, size:int|None=None) -> torch.Tensor:
+    "Images (paths, PIL images or arrays) decoded once into one uint8 tensor `(n, 3, h, w)`; with `size`, centre-cropped to a square and resized, as fastai's `Resize` does on validation images."
+    def one(it):
+        im = _as_pil(it).convert('RGB')
+        if size: im = ImageOps.fit(im, (size, size), Image.BILINEAR)
+        return torch.from_numpy(np.array(im, np.uint8)).permute(2, 0, 1)
+    ims = [one(it) for it in items]
+    shapes = sorted({tuple(t.shape[1:]) for t in ims})
+    if len(shapes) > 1: raise FairsynthError(f"table: column image holds images of {len(shapes)} sizes ({shapes[0]}, {shapes[-1]}, ...); "
+                                             "set train.size to resize them to one")
+    return torch.stack(ims) if ims else torch.zeros(0, 3, size or 1, size or 1, dtype=torch.uint8)
+
+def image_bytes(df:pd.DataFrame, size:int|None=None) -> int:
+    "Bytes that the decoded uint8 images of table `df` take (`size`, or the first image's size)."
+    if not len(df): return 0
+    h, w = (size, size) if size else _as_pil(df.image.iloc[0]).size
+    return len(df) * 3 * h * w
+
+# %% ../nbs/07_train.ipynb #ec1d360a
+def _long(col, device) -> torch.Tensor: return torch.tensor(np.asarray(col, np.int64), device=device)
+
+class Tensors:
+    "Images `x` (uint8, `(n, 3, h, w)`), labels `y`, groups `g` and sampling weights `wgts` (each optional but `x`): a `TensorDL`'s dataset."
+    def __init__(self, x, y=None, g=None, wgts=None):
+        self.x, self.y, self.g = x, y, g
+        self.wgts = None if wgts is None else np.asarray(wgts, float) / np.sum(wgts)
+    def __len__(self): return len(self.x)
+    def __getitem__(self, i): return i
+
+class TensorDL(DataLoader):
+    """A fastai `DataLoader` over `Tensors`: a batch is one indexing of the tensors, on their device; `after_batch` makes
+    floats and augments. With weights, a shuffled epoch draws its images with those probabilities, as fastai's `WeightedDL`."""
+    n_inp = 1
+    def get_idxs(self):
+        if self.dataset.wgts is None or not self.shuffle: return super().get_idxs()
+        return list(np.random.choice(self.n, self.n, p=self.dataset.wgts))
+    def create_batch(self, b):
+        t = self.dataset
+        i = torch.as_tensor(b, dtype=torch.long, device=t.x.device)
+        xb = TensorImage(t.x[i])
+        return (xb,) if t.y is None else (xb, TensorCategory(t.y[i]), t.g[i])
+    def retain(self, res, b): return res
+
+class TensorDataLoaders(DataLoaders):
+    "`DataLoaders` of `TensorDL`s; `test_dl` decodes a table's images the same way (size, device, float conversion, normalisation)."
+    def test_dl(self, items:pd.DataFrame, with_labels:bool=False, bs:int|None=None):
+        x = decode_images(items.image, self.size).to(self.device or 'cpu')
+        y, g = (None, None) if not with_labels else (_long(items.y, x.device), _long(items.group, x.device))
+        return TensorDL(Tensors(x, y, g), bs=bs or self.valid.bs, after_batch=self.valid.after_batch, device=self.device)
+
+def _tensor_dls(d:pd.DataFrame, bs, wgts, size, batch_tfms, device) -> TensorDataLoaders:
+    "Train and valid `TensorDL`s of table `d` (its `is_valid` column), the images decoded once and moved to `device`."
+    dev = device or default_device()
+    dls = []
+    for valid in (False, True):
+        p = d[d.is_valid == valid]
+        x = decode_images(p.image, size).to(dev)
+        y, g = _long(p.y, dev), _long(p.group, dev)
+        tfms = Pipeline([IntToFloatTensor()] + batch_tfms, split_idx=int(valid))   # augmentations: train batches only
+        dls.append(TensorDL(Tensors(x, y, g, None if valid or wgts is None else wgts[~d.is_valid.values]), bs=bs, shuffle=not valid,
+                            drop_last=not valid and len(p) > bs, after_batch=tfms, device=dev))
+    out = TensorDataLoaders(*dls, device=dev)
+    out.size = size
+    return out
+
+# %% ../nbs/07_train.ipynb #99ff3f8a
 def dls_from_table(df:pd.DataFrame, bs:int=128, balanced:bool=False, size:int|None=None, normalize:bool=False,
-                   num_workers:int=0, seed:int=0, device=None, aug_tfms=None):
-    "fastai `DataLoaders` (train = split 'train', valid = split 'val') of `(image, y, group)` batches."
+                   num_workers:int=0, seed:int=0, device=None, aug_tfms=None, in_memory_gib:float=4.0):
+    """fastai `DataLoaders` (train = split 'train', valid = split 'val') of `(image, y, group)` batches. Images that
+    take at most `in_memory_gib` decoded are held as uint8 tensors (`TensorDL`); more are read per item (DataBlock API)."""
     check_table(df)
     d = df[df.split.isin(['train', 'val'])].reset_index(drop=True).copy()
     if not (d.split == 'train').any(): raise FairsynthError("no image in the train split")
@@ -53,18 +123,18 @@ def dls_from_table(df:pd.DataFrame, bs:int=128, balanced:bool=False, size:int|No
     if missing: raise FairsynthError(f"table: column image names {len(missing)} file(s) that do not exist, e.g. {missing[0]}; "
                                      "check the dataset folder, or load it again so that missing images are skipped")
     d['is_valid'] = d.split == 'val'
-    item_tfms = [Resize(size)] if size else None
     batch_tfms = list(aug_tfms or []) + ([Normalize.from_stats(*imagenet_stats)] if normalize else [])   # augmentations: train batches only
-    db = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=[0, 1]), TransformBlock), n_inp=1,
-                   get_x=lambda r: _as_pil(r['image']), get_y=[ColReader('y'), ColReader('group')],
-                   splitter=ColSplitter('is_valid'), item_tfms=item_tfms, batch_tfms=batch_tfms)
-    seed_everything(seed)
-    kw = dict(bs=bs, num_workers=num_workers, device=device)
-    if balanced:   # fastai wants one weight per row of the whole table and picks the train rows' by position
+    if balanced:   # one weight per row of the whole table; fastai's weighted loader picks the train rows' by position
         n = d[~d.is_valid].group.value_counts()
         wgts = np.where(d.is_valid, 0., 1.0 / d.group.map(n).fillna(1).values)
-        dls = db.weighted_dataloaders(d, wgts=wgts, **kw)
-    else: dls = db.dataloaders(d, **kw)
+    seed_everything(seed)
+    if image_bytes(d, size) <= in_memory_gib * 2**30: dls = _tensor_dls(d, bs, wgts if balanced else None, size, batch_tfms, device)
+    else:
+        db = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=[0, 1]), TransformBlock), n_inp=1,
+                       get_x=lambda r: _as_pil(r['image']), get_y=[ColReader('y'), ColReader('group')],
+                       splitter=ColSplitter('is_valid'), item_tfms=[Resize(size)] if size else None, batch_tfms=batch_tfms)
+        kw = dict(bs=bs, num_workers=num_workers, device=device)
+        dls = db.weighted_dataloaders(d, wgts=wgts, **kw) if balanced else db.dataloaders(d, **kw)
     dls.n_groups = 2 * df.attrs.get('n_a', 2)
     dls.train_counts = group_counts(df, 'train', dls.n_groups)
     return dls
@@ -230,8 +300,12 @@ class GroupAccuracy(Metric):
     def name(self): return {'worst': 'worst_group_acc', 'avg': 'avg_acc', 'select': 'selection_score'}[self.kind]
 
 # %% ../nbs/07_train.ipynb #d212eec5
-METHODS = ('erm', 'resample', 'reweight', 'groupdro', 'two_stage', 'synthetic_only', 'ce_only', 'ffr', 'two_stage_full', 'synthetic_groupdro')
+METHODS = ('erm', 'resample', 'reweight', 'groupdro', 'dfr', 'two_stage', 'synthetic_only', 'ce_only', 'ffr', 'two_stage_full', 'synthetic_groupdro')
 SYNTHETIC_METHODS = ('two_stage', 'synthetic_only', 'ce_only', 'ffr', 'two_stage_full', 'synthetic_groupdro')
+# which group labels a method reads, and where (every method keeps its best epoch by the val split's worst-group accuracy)
+GROUP_LABELS = {'erm': 'val (selection)', 'resample': 'train, val', 'reweight': 'train, val', 'groupdro': 'train, val',
+                'dfr': 'val (last layer fitted there)'} | {m: 'train (generators), val' for m in SYNTHETIC_METHODS} | \
+               {'ffr': 'val (the vanilla prompts name the groups)', 'synthetic_groupdro': 'train (generators, stage 2), val'}
 
 # %% ../nbs/07_train.ipynb #4d0a1043
 MANIFEST_COLUMNS = ('file', 'group', 'y', 'a', 'kept')
@@ -262,6 +336,57 @@ def synthetic_table(manifest, real:pd.DataFrame, kept_only:bool=True) -> pd.Data
     out.attrs = {**real.attrs, 'synthetic': where}
     return out
 
+# %% ../nbs/07_train.ipynb #63708b45
+DFR_C = (1., 0.7, 0.3, 0.1, 0.07, 0.03, 0.01)   # the reference's inverse L1 strengths (C_OPTIONS)
+DFR_RETRAINS = 20                               # fits averaged for the final weights (the reference's num_retrains)
+
+def features(learn, df:pd.DataFrame, split:str) -> np.ndarray:
+    "The last layer's inputs (`Classifier.feats`) of `learn`'s model on `split` of table `df`, in the table's row order."
+    dl = learn.dls.test_dl(df[df.split == split].reset_index(drop=True), with_labels=False)
+    m, out = learn.model.eval(), []
+    with torch.no_grad():
+        for b in dl: m(b[0]); out.append(m.feats.float().cpu())
+    return torch.cat(out).numpy()
+
+def _balanced(g:np.ndarray, rng) -> np.ndarray:
+    "Indices of a group-balanced subsample of group ids `g`: every group cut to the smallest one's size."
+    idx = [rng.permutation(np.flatnonzero(g == k)) for k in np.unique(g)]
+    n = min(len(i) for i in idx)
+    return np.concatenate([i[:n] for i in idx])
+
+def _worst(pred, y, g) -> float: return float(min((pred == y)[g == k].mean() for k in np.unique(g)))
+
+def dfr_fit(f_train, f_val, y_val, g_val, seed:int=0, retrains:int=DFR_RETRAINS, cs=DFR_C) -> dict:
+    "DFR^Val_Tr on features: `coef`, `intercept` (of standardised features), the scaler's `mean` and `scale`, the chosen `C` and the tuning scores."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    y_val, g_val = np.asarray(y_val), np.asarray(g_val)
+    n = pd.Series(g_val).value_counts()
+    if n.min() < 2: raise FairsynthError(f"dfr: the val split has {n.min()} image(s) of group {n.idxmin()}; it needs at least 2 of each group")
+    rng = np.random.default_rng(seed)
+    import sklearn
+    l1 = dict(l1_ratio=1.) if tuple(int(v) for v in sklearn.__version__.split('.')[:2]) >= (1, 8) else dict(penalty='l1')   # 1.8 deprecates penalty
+    def lr(c): return LogisticRegression(C=c, solver='liblinear', random_state=seed, **l1)
+    idx = rng.permutation(len(y_val)); held, fit = idx[:len(idx) // 2], idx[len(idx) // 2:]
+    if set(np.unique(g_val[held])) != set(np.unique(g_val)) or set(np.unique(g_val[fit])) != set(np.unique(g_val)): held, fit = idx, idx
+    fit = fit[_balanced(g_val[fit], rng)]
+    sc = StandardScaler().fit(f_val[fit])
+    tune = {c: _worst(lr(c).fit(sc.transform(f_val[fit]), y_val[fit]).predict(sc.transform(f_val[held])), y_val[held], g_val[held]) for c in cs}
+    c = max(tune, key=tune.get)                  # the first of the best, as the reference's argmax
+    sc = StandardScaler().fit(f_train)
+    fits = [lr(c).fit(sc.transform(f_val[i]), y_val[i]) for i in (_balanced(g_val, rng) for _ in range(retrains))]
+    return dict(coef=np.mean([f.coef_[0] for f in fits], 0), intercept=float(np.mean([f.intercept_[0] for f in fits])),
+                mean=sc.mean_, scale=sc.scale_, C=c, tune_wga=tune)
+
+def set_head(model:Classifier, fit:dict):
+    "Fold a binary `dfr_fit` (standardisation + logistic regression) into `model.head`: logit 1 - logit 0 = the fit's decision function."
+    w = fit['coef'] / fit['scale']; b = fit['intercept'] - float((w * fit['mean']).sum())
+    with torch.no_grad():
+        h = model.head
+        h.weight.copy_(torch.as_tensor(np.stack([-w / 2, w / 2]), dtype=h.weight.dtype))
+        h.bias.copy_(torch.as_tensor([-b / 2, b / 2], dtype=h.bias.dtype))
+    return model
+
 # %% ../nbs/07_train.ipynb #41c6963e
 def _learner(dls, model, loss_func, path, wd, cbs=()):
     metrics = [GroupAccuracy(dls.n_groups, k) for k in ('avg', 'worst', 'select')]
@@ -288,16 +413,22 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
     seed_everything(seed)
     beta = 1.0 if method in ('ce_only', 'ffr') else cfg.beta
     model = make_classifier(cfg.arch, pretrained=cfg.pretrained, proj_dim=cfg.proj_dim if method in SYNTHETIC_METHODS and beta < 1 else None)
-    dl_kw = dict(bs=cfg.bs, size=cfg.size, normalize=cfg.pretrained, num_workers=cfg.num_workers, seed=seed)
+    dl_kw = dict(bs=cfg.bs, size=cfg.size, normalize=cfg.pretrained, num_workers=cfg.num_workers, seed=seed,
+                in_memory_gib=cfg.in_memory_gib)
     history = []
     t0 = time.time()
-    if method in ('erm', 'resample', 'reweight', 'groupdro'):
+    if method in ('erm', 'resample', 'reweight', 'groupdro', 'dfr'):
         dls = dls_from_table(real, balanced=method in ('resample', 'groupdro'), **dl_kw)
-        loss = {'erm': ce_loss, 'resample': ce_loss, 'reweight': ReweightedCE(dls.train_counts),
+        loss = {'erm': ce_loss, 'dfr': ce_loss, 'resample': ce_loss, 'reweight': ReweightedCE(dls.train_counts),
                 'groupdro': GroupDROLoss(dls.n_groups, cfg.dro_eta, cfg.dro_adj, dls.train_counts)}[method]
         learn = _learner(dls, model, loss, path, cfg.dro_wd if method == 'groupdro' else cfg.wd)
         lr = cfg.dro_lr if method == 'groupdro' and cfg.dro_lr is not None else cfg.lr
         history += _fit(learn, cfg.epochs, lr, f'{method}_s{seed}', 'real')
+        if method == 'dfr':                   # ERM's features, the last layer refitted on val (group-balanced)
+            va = real[real.split == 'val']
+            fit = dfr_fit(features(learn, real, 'train'), features(learn, real, 'val'), va.y.values, va.group.values, seed)
+            set_head(learn.model, fit)
+            history.append(dict(epoch=len(history), stage='dfr', worst_group_acc=fit['tune_wga'][fit['C']], C=fit['C']))
     else:
         ffr = method == 'ffr'                  # From Fake to Real: CE alone on every image made, no filter, no views
         syn = synthetic_table(manifest, real, kept_only=not ffr)
@@ -328,7 +459,7 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
 COMMON_SETTINGS = ('arch', 'pretrained', 'size', 'bs', 'num_workers')
 _STAGES = ('wd', 'beta', 'temperature', 'views', 'proj_dim', 'stage1_epochs', 'stage1_lr', 'stage1_jitter')
 METHOD_SETTINGS = {          # the train settings each method reads, beyond the common ones
-    'erm': ('epochs', 'lr', 'wd'), 'resample': ('epochs', 'lr', 'wd'), 'reweight': ('epochs', 'lr', 'wd'),
+    'erm': ('epochs', 'lr', 'wd'), 'dfr': ('epochs', 'lr', 'wd'), 'resample': ('epochs', 'lr', 'wd'), 'reweight': ('epochs', 'lr', 'wd'),
     'groupdro': ('epochs', 'lr', 'dro_lr', 'dro_wd', 'dro_eta', 'dro_adj'),
     'two_stage': _STAGES + ('stage2_epochs', 'stage2_lr'), 'ce_only': _STAGES + ('stage2_epochs', 'stage2_lr'),
     'synthetic_only': _STAGES, 'ffr': ('wd', 'stage1_epochs', 'stage1_lr', 'stage2_epochs', 'ffr_lr'),
