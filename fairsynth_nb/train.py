@@ -26,7 +26,7 @@ from safetensors.torch import save_file
 from .core import (FairsynthError, TrainConfig, Stage, group_name, seed_everything, get_logger, load_config, save_json,
                                atomic_write)
 from .data import check_table, dataset_from_config
-from .evaluate import predict_split       # evaluate is a leaf (it imports core only): metrics sit under training
+from .evaluate import predict_split, group_metrics   # evaluate is a leaf (it imports core only): metrics sit under training
 
 # %% auto #0
 __all__ = ['ARCHS', 'METHODS', 'SYNTHETIC_METHODS', 'GROUP_LABELS', 'MANIFEST_COLUMNS', 'DFR_C', 'DFR_RETRAINS',
@@ -354,8 +354,6 @@ def _balanced(g:np.ndarray, rng) -> np.ndarray:
     n = min(len(i) for i in idx)
     return np.concatenate([i[:n] for i in idx])
 
-def _worst(pred, y, g) -> float: return float(min((pred == y)[g == k].mean() for k in np.unique(g)))
-
 def dfr_fit(f_train, f_val, y_val, g_val, seed:int=0, retrains:int=DFR_RETRAINS, cs=DFR_C) -> dict:
     "DFR^Val_Tr on features: `coef`, `intercept` (of standardised features), the scaler's `mean` and `scale`, the chosen `C` and the tuning scores."
     from sklearn.linear_model import LogisticRegression
@@ -371,7 +369,7 @@ def dfr_fit(f_train, f_val, y_val, g_val, seed:int=0, retrains:int=DFR_RETRAINS,
     if set(np.unique(g_val[held])) != set(np.unique(g_val)) or set(np.unique(g_val[fit])) != set(np.unique(g_val)): held, fit = idx, idx
     fit = fit[_balanced(g_val[fit], rng)]
     sc = StandardScaler().fit(f_val[fit])
-    tune = {c: _worst(lr(c).fit(sc.transform(f_val[fit]), y_val[fit]).predict(sc.transform(f_val[held])), y_val[held], g_val[held]) for c in cs}
+    tune = {c: group_metrics(y_val[held], lr(c).fit(sc.transform(f_val[fit]), y_val[fit]).predict(sc.transform(f_val[held])), g_val[held])['worst_group_acc'] for c in cs}
     c = max(tune, key=tune.get)                  # the first of the best, as the reference's argmax
     sc = StandardScaler().fit(f_train)
     fits = [lr(c).fit(sc.transform(f_val[i]), y_val[i]) for i in (_balanced(g_val, rng) for _ in range(retrains))]
