@@ -162,7 +162,7 @@ def _cmd_run(args, preset=None):
     cfg = run_config(args, preset)
     fixed = args.generator or preset != 'paper' or getattr(args, 'config', None)
     # the paper preset compares every generator unless one is named; the quick preset runs the clustered one
-    gens = [cfg.generator] if fixed else P.generator_names()
+    gens = [cfg.generator] if fixed else _module('finetune').generator_names()
     sevs = getattr(args, 'severities', None)
     if sevs is None and preset == 'paper' and args.dataset == 'colored_mnist' and args.severity is None and not getattr(args, 'config', None):
         sevs = list(P.SEVERITIES)                       # the paper preset on the embedded default is the severity sweep

@@ -16,7 +16,7 @@ from .core import (FairsynthError, RunConfig, DataConfig, ClusterConfig, Finetun
                                get_logger, save_config, save_json, load_json, read_marker, atomic_write, save_fig)
 from .bias import run_bias
 from .cluster import run_cluster
-from .finetune import get_generator, generator_names, run_finetune   # generator_names: for the command (09b)
+from .finetune import get_generator, run_finetune
 from .generate import run_generate
 from .train import run_train, SYNTHETIC_METHODS, GROUP_LABELS
 from .evaluate import run_evaluate, metrics_from_preds, plot_severity_sweep, HEADLINE, LABELS

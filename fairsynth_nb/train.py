@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #6e4a3565
 from __future__ import annotations
-import contextlib, hashlib, io, math, shutil, tempfile, time
+import contextlib, hashlib, io, math, shutil, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -366,7 +366,10 @@ def dfr_fit(f_train, f_val, y_val, g_val, seed:int=0, retrains:int=DFR_RETRAINS,
     l1 = dict(l1_ratio=1.) if tuple(int(v) for v in sklearn.__version__.split('.')[:2]) >= (1, 8) else dict(penalty='l1')   # 1.8 deprecates penalty
     def lr(c): return LogisticRegression(C=c, solver='liblinear', random_state=seed, **l1)
     idx = rng.permutation(len(y_val)); held, fit = idx[:len(idx) // 2], idx[len(idx) // 2:]
-    if set(np.unique(g_val[held])) != set(np.unique(g_val)) or set(np.unique(g_val[fit])) != set(np.unique(g_val)): held, fit = idx, idx
+    if set(np.unique(g_val[held])) != set(np.unique(g_val)) or set(np.unique(g_val[fit])) != set(np.unique(g_val)):
+        warnings.warn("dfr: a half of the val split lacks a group, so C is tuned and scored on the whole val split (the reference "
+                      "tunes on one half and scores on the other); the chosen C is then optimistic")
+        held, fit = idx, idx
     fit = fit[_balanced(g_val[fit], rng)]
     sc = StandardScaler().fit(f_val[fit])
     tune = {c: group_metrics(y_val[held], lr(c).fit(sc.transform(f_val[fit]), y_val[fit]).predict(sc.transform(f_val[held])), g_val[held])['worst_group_acc'] for c in cs}
