@@ -1,19 +1,21 @@
 """A reader of Colored MNIST images trained on real data: which group (y = digit >= 5, a = colour) an image shows.
 
-Digits: a small CNN trained on the 5,000 real MNIST digits in grey (colour cannot help it). Colour: the mean of the frame
+Digits: a small CNN trained on the 5,000 real MNIST digits in grey (colour cannot help it), 20 epochs of one-cycle Adam
+(reader v2, 2026-12-02: 99.3% digit / 99.5% y on the real test split; v1, 4 epochs of plain Adam, read 94.0% / 96.6%, and
+the fidelity figures measured before 2026-12-02 used v1). Colour: the mean of the frame
 pixels, red or green by which channel dominates. Used by the fidelity benchmarks of the generators.
 """
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from pathlib import Path
 from fairsynth_nb.data import mnist5k, colored_mnist, colour_mask
 
-_CACHE = Path('/tmp/fairsynth_reader.pt')
+_CACHE = Path('/tmp/fairsynth_reader_v2.pt')
 
 def _net():
     return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, 10))
 
-def digit_reader(epochs=4, seed=0):
+def digit_reader(epochs=20, seed=0):
     "A digit classifier on 32x32 grey images (white strokes), trained on Colored MNIST's train+val images (grey max channel)."
     if _CACHE.exists():
         m = _net(); m.load_state_dict(torch.load(_CACHE)); return m.eval()
@@ -23,11 +25,13 @@ def digit_reader(epochs=4, seed=0):
     x = torch.tensor(np.stack([np.asarray(i).min(-1) for i in d.image]), dtype=torch.float32).unsqueeze(1) / 255.  # min channel: strokes only
     y = torch.tensor(d.digit.values)
     m = _net(); opt = torch.optim.Adam(m.parameters(), 1e-3)
+    bs = 128; per_epoch = (len(x) + bs - 1) // bs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * per_epoch)
     with torch.enable_grad():
       for ep in range(epochs):
         perm = torch.randperm(len(x))
-        for i in range(0, len(x), 128):
-            b = perm[i:i+128]; loss = F.cross_entropy(m(x[b]), y[b]); opt.zero_grad(); loss.backward(); opt.step()
+        for i in range(0, len(x), bs):
+            b = perm[i:i+bs]; loss = F.cross_entropy(m(x[b]), y[b]); opt.zero_grad(); loss.backward(); opt.step(); sched.step()
     torch.save(m.state_dict(), _CACHE)
     return m.eval()
 
@@ -43,7 +47,12 @@ def read(images, model=None):
     a = (rgb[:, 1] > rgb[:, 0]).astype(int)      # green channel dominates: a = 1 (green), else red
     return digit, (digit >= 5).astype(int), a
 
-if __name__ == '__main__':
+def real_accuracy(model=None):
+    "The reader's accuracy on Colored MNIST's real test split (0.99, seed 0): a ceiling for every fidelity figure."
     cm = colored_mnist(0.99, seed=0); t = cm[cm.split == 'test']
-    d, y, a = read(list(t.image))
-    print(f"reader on the real test split: digit {np.mean(d == t.digit):.3f}, y {np.mean(y == t.y):.3f}, colour {np.mean(a == t.a):.3f}")
+    d, y, a = read(list(t.image), model)
+    return dict(digit=float(np.mean(d == t.digit)), y=float(np.mean(y == t.y)), colour=float(np.mean(a == t.a)))
+
+if __name__ == '__main__':
+    r = real_accuracy()
+    print(f"reader on the real test split: digit {r['digit']:.3f}, y {r['y']:.3f}, colour {r['colour']:.3f}")

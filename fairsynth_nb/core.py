@@ -157,7 +157,8 @@ class FinetuneConfig(Section):
     checkpoints_total_limit: int = 2
     mixed_precision: str = 'no'      # no | fp16 | bf16
     gradient_checkpointing: bool = False
-    with_prior_preservation: bool = True
+    with_prior_preservation: bool = False # DreamBooth's class images (off by default, as in diffusers' DreamBooth-LoRA script;
+                                     #   on the miniature they halved the images read right: see 05_finetune)
     prior_loss_weight: float = 1.0
     num_class_images: int = 64
     instance_token: str = 'sks'
@@ -170,8 +171,12 @@ class FinetuneConfig(Section):
     compile_unet: bool = False       # torch.compile the UNet: faster steps at small batches after a compile of minutes (see finetune)
     max_grad_norm: float = 1.0       # clip the gradient norm at this (diffusers' default); 0 = no clipping
     center_crop: bool = True         # resize the short side, then crop the centre (False: one random crop per image)
-    _later = {'train_text_encoder': False, 'full_unet': False, 'compile_unet': False, 'center_crop': True}
+    proportion_empty_prompts: float = 0.0  # this share of the instance prompts is replaced by the empty prompt (diffusers'
+                                     #   --proportion_empty_prompts): the unconditional branch that guidance pushes from keeps training
+    _later = {'train_text_encoder': False, 'full_unet': False, 'compile_unet': False, 'center_crop': True, 'proportion_empty_prompts': 0.0}
     def __post_init__(self):    # option combinations are checked once, when the config is made or loaded (as diffusers' parse_args does)
+        if not 0 <= self.proportion_empty_prompts < 1:
+            raise FairsynthError(f"finetune.proportion_empty_prompts is {self.proportion_empty_prompts}: expected a share in [0, 1)")
         if self.full_unet and self.train_text_encoder:
             raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with finetune.train_text_encoder "
                                  "(a LoRA beside it)")

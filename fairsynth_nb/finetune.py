@@ -30,10 +30,10 @@ __all__ = ['LORA_TARGETS', 'LORA_FILE', 'UNET_FILE', 'REGULARISER_FILE', 'TEXT_L
            'PLUGINS', 'crop_square', 'encode_images', 'encode_prompts', 'LatentCache', 'add_lora', 'lora_state_dict',
            'remove_lora', 'add_text_lora', 'remove_text_lora', 'text_lora_state_dict', 'unet_weights',
            'load_unet_weights', 'train_dtype', 'cpu_processes', 'make_accelerator', 'compile_unet', 'adamw',
-           'TrainHook', 'LoraHook', 'FullUNetHook', 'TextEncoderHook', 'PriorHook', 'RegulariserHook', 'SpeedHook',
-           'train_hooks', 'train_adapter', 'group_dir', 'Generator', 'Vanilla', 'GroupAdapters', 'register',
-           'generator_names', 'get_generator', 'check_generator', 'recipe_groups', 'finetune_jobs', 'class_images',
-           'run_finetune', 'load_adapter_index']
+           'TrainHook', 'LoraHook', 'FullUNetHook', 'TextEncoderHook', 'PriorHook', 'EmptyPromptHook',
+           'RegulariserHook', 'SpeedHook', 'train_hooks', 'train_adapter', 'group_dir', 'Generator', 'Vanilla',
+           'GroupAdapters', 'register', 'generator_names', 'get_generator', 'check_generator', 'recipe_groups',
+           'finetune_jobs', 'class_images', 'run_finetune', 'load_adapter_index']
 
 # %% ../nbs/05_finetune.ipynb #df5c1fef
 def crop_square(item, size:int, rng=None):
@@ -243,7 +243,8 @@ def _hparams(cfg:FinetuneConfig) -> dict:
     keys = ('rank', 'lora_targets', 'learning_rate', 'max_train_steps', 'train_batch_size', 'gradient_accumulation_steps', 'with_prior_preservation',
             'prior_loss_weight', 'num_class_images', 'instance_token', 'max_grad_norm')   # the model is the pipeline's own
     return ({k: getattr(cfg, k) for k in keys} | {'seed': seed_of(cfg)} | ({'train_text_encoder': True} if cfg.train_text_encoder else {})
-            | ({'full_unet': True} if cfg.full_unet else {}) | ({'center_crop': False} if not cfg.center_crop else {}))
+            | ({'full_unet': True} if cfg.full_unet else {}) | ({'center_crop': False} if not cfg.center_crop else {})
+            | ({'proportion_empty_prompts': cfg.proportion_empty_prompts} if cfg.proportion_empty_prompts else {}))
 
 # %% ../nbs/05_finetune.ipynb #83ec08ed
 class TrainHook:
@@ -304,6 +305,17 @@ class PriorHook(TrainHook):
         p_i, p_c = pred.float().chunk(2); t_i, t_c = target.float().chunk(2)
         return F.mse_loss(p_i, t_i) + r.cfg.prior_loss_weight * F.mse_loss(p_c, t_c)
 
+class EmptyPromptHook(TrainHook):
+    """Caption dropout (`proportion_empty_prompts`, as diffusers' text-to-image script): each instance image's prompt is
+    replaced by the empty prompt with probability `p`, so the unconditional prediction, which classifier-free guidance
+    pushes away from, learns the new images too instead of staying the base model's. The empty prompt is encoded once,
+    by the text encoder as it is before training (with `train_text_encoder`, its LoRA does not see it)."""
+    def __init__(self, p:float): self.p = p
+    def setup(self, r): self.empty = encode_prompts(r.pipe, [''])
+    def batch(self, r, lat, cond):
+        drop = torch.rand(len(cond), generator=r.gen) < self.p
+        return lat, torch.where(drop[:, None, None].to(cond.device), self.empty.to(cond.device, cond.dtype), cond)
+
 class RegulariserHook(TrainHook):
     """A trainable term on the UNet's predictions for the batch's instance images and their indices, with a `weight` w and
     `hparams()`: loss = (1 - w) * noise loss + w * its loss (DDM's indicator). Saved beside the adapter."""
@@ -325,8 +337,9 @@ class SpeedHook(TrainHook):
         if r.cfg.gradient_checkpointing: r.unet.disable_gradient_checkpointing()
 
 def train_hooks(cfg:FinetuneConfig, prior:bool=False, regulariser=None) -> list[TrainHook]:
-    "The hooks of a run, in the order they act: prior preservation, the UNet's weights, text encoder, regulariser, speed."
-    return (([PriorHook()] if prior else []) + [FullUNetHook() if cfg.full_unet else LoraHook()]
+    "The hooks of a run, in the order they act: caption dropout, prior preservation, the UNet's weights, text encoder, regulariser, speed."
+    return (([EmptyPromptHook(cfg.proportion_empty_prompts)] if cfg.proportion_empty_prompts else [])
+            + ([PriorHook()] if prior else []) + [FullUNetHook() if cfg.full_unet else LoraHook()]
             + ([TextEncoderHook()] if cfg.train_text_encoder else []) + ([RegulariserHook(regulariser)] if regulariser is not None else [])
             + [SpeedHook()])
 

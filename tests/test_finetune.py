@@ -78,7 +78,8 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp('runs')/'r'
     assert main(['bias', '--severity', '0.99', '--out', out]) == 0
     cfg = json.loads((out/'config.json').read_text())
-    cfg['finetune'].update(max_train_steps=6, checkpointing_steps=3, train_batch_size=4, num_class_images=4, min_images=10)
+    # prior preservation on (off by default since 2026-12-02), so the stage's class-image path stays tested end to end
+    cfg['finetune'].update(max_train_steps=6, checkpointing_steps=3, train_batch_size=4, num_class_images=4, min_images=10, with_prior_preservation=True)
     cfg['cluster'].update(k=2)
     (out/'config.json').write_text(json.dumps(cfg))
     return out
