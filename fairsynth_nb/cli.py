@@ -53,6 +53,13 @@ def config_from_args(args) -> RunConfig:
 # %% ../nbs/09b_cli.ipynb #b55cd377
 GENERATOR_HELP = 'vanilla | lora | dreambooth | clustered | ddm'
 
+def _share(s:str) -> float:
+    "An argparse type: a share in [0, 1)."
+    try: v = float(s)
+    except ValueError: v = -1.0
+    if not 0 <= v < 1: raise argparse.ArgumentTypeError(f"expected a share in [0, 1), got {s!r}")
+    return v
+
 # The flags of the stage commands that change the run's configuration: flag -> (config field(s): 'section.name', or 'name' for
 # the run's own fields, argparse settings).
 # A flag left out keeps the config's value; a command that changes the config saves it before it runs its stage.
@@ -65,7 +72,9 @@ CONFIG_FLAGS = {
                  '--train-text-encoder': ('finetune.train_text_encoder', dict(action='store_true', help="also train a LoRA on the text encoder (diffusers' --train_text_encoder)")),
                  '--full-unet': ('finetune.full_unet', dict(action='store_true', help='DreamBooth on the whole UNet instead of a LoRA (give a lower --learning-rate)')),
                  '--compile-unet': ('finetune.compile_unet', dict(action='store_true', help='torch.compile the UNet: faster steps at batch 1 on a GPU, after a compile of minutes')),
-                 '--learning-rate': ('finetune.learning_rate', dict(type=float))},
+                 '--learning-rate': ('finetune.learning_rate', dict(type=float)),
+                 '--with-prior-preservation': ('finetune.with_prior_preservation', dict(action='store_true', help="DreamBooth's prior preservation on class images of the base model (off by default)")),
+                 '--proportion-empty-prompts': ('finetune.proportion_empty_prompts', dict(type=_share, help='share of the instance prompts replaced by the empty prompt (caption dropout; default 0)'))},
     'generate': {'--n-per-group': ('generate.n_per_group', dict(type=int, help='images kept per group (default: the largest real train group)'))},
     'train': {'--method': ('train.methods', dict(action='append', help="a method; repeat for several (default: the config's)")),
               '--seeds': ('train.seeds', dict(type=int, nargs='+', help="seeds (default: the config's)")),
