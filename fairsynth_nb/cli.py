@@ -53,13 +53,6 @@ def config_from_args(args) -> RunConfig:
 # %% ../nbs/09b_cli.ipynb #b55cd377
 GENERATOR_HELP = 'vanilla | lora | dreambooth | clustered | ddm'
 
-def _share(s:str) -> float:
-    "An argparse type: a share in [0, 1)."
-    try: v = float(s)
-    except ValueError: v = -1.0
-    if not 0 <= v < 1: raise argparse.ArgumentTypeError(f"expected a share in [0, 1), got {s!r}")
-    return v
-
 # The flags of the stage commands that change the run's configuration: flag -> (config field(s): 'section.name', or 'name' for
 # the run's own fields, argparse settings).
 # A flag left out keeps the config's value; a command that changes the config saves it before it runs its stage.
@@ -74,7 +67,7 @@ CONFIG_FLAGS = {
                  '--compile-unet': ('finetune.compile_unet', dict(action='store_true', help='torch.compile the UNet: faster steps at batch 1 on a GPU, after a compile of minutes')),
                  '--learning-rate': ('finetune.learning_rate', dict(type=float)),
                  '--with-prior-preservation': ('finetune.with_prior_preservation', dict(action='store_true', help="DreamBooth's prior preservation on class images of the base model (off by default)")),
-                 '--proportion-empty-prompts': ('finetune.proportion_empty_prompts', dict(type=_share, help='share of the instance prompts replaced by the empty prompt (caption dropout; default 0)'))},
+                 '--proportion-empty-prompts': ('finetune.proportion_empty_prompts', dict(type=float, help='share of the instance prompts replaced by the empty prompt (caption dropout; default 0)'))},
     'generate': {'--n-per-group': ('generate.n_per_group', dict(type=int, help='images kept per group (default: the largest real train group)'))},
     'train': {'--method': ('train.methods', dict(action='append', help="a method; repeat for several (default: the config's)")),
               '--seeds': ('train.seeds', dict(type=int, nargs='+', help="seeds (default: the config's)")),
@@ -96,6 +89,8 @@ def apply_flags(cfg:RunConfig, command:str, args) -> bool:
         for f in ([fields] if isinstance(fields, str) else fields):
             *sec, name = f.split('.'); setattr(getattr(cfg, sec[0]) if sec else cfg, name, v)
         changed = True
+    # the config's own checks (ranges, option combinations) run when a config is made or loaded: setattr skips them
+    if changed: RunConfig.from_dict(cfg.to_dict(), f"fairsynth {command}'s flags")
     return changed
 
 # %% ../nbs/09b_cli.ipynb #8ae22d7c
