@@ -3,11 +3,13 @@
 Digits: a small CNN trained on the 5,000 real MNIST digits in grey (colour cannot help it), 20 epochs of one-cycle Adam
 (reader v2, 2026-12-02: 99.3% digit / 99.5% y on the real test split; v1, 4 epochs of plain Adam, read 94.0% / 96.6%, and
 the fidelity figures measured before 2026-12-02 used v1). Colour: the mean of the frame
-pixels, red or green by which channel dominates. Used by the fidelity benchmarks of the generators.
+pixels, red or green by which channel dominates; with `strict=True` (2026-12-02), the frame's chromaticity (rgb / sum) must
+also lie within `PALETTE_TOL` of the dataset's red or green, else the colour reads -1 (an orange, yellow or blue frame is
+neither, where the lenient rule calls it red or green). Used by the fidelity benchmarks of the generators.
 """
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from pathlib import Path
-from fairsynth_nb.data import mnist5k, colored_mnist, colour_mask
+from fairsynth_nb.data import mnist5k, colored_mnist, colour_mask, COLOURS, COLOUR_NAMES
 
 _CACHE = Path('/tmp/fairsynth_reader_v2.pt')
 
@@ -35,9 +37,13 @@ def digit_reader(epochs=20, seed=0):
     torch.save(m.state_dict(), _CACHE)
     return m.eval()
 
+PALETTE_TOL = 0.15
+
+def _chroma(rgb): rgb = np.asarray(rgb, np.float32); return rgb / np.maximum(rgb.sum(-1, keepdims=True), 1e-6)
+
 @torch.no_grad()
-def read(images, model=None):
-    "(digit, y, a) predicted for uint8 RGB 32x32 images."
+def read(images, model=None, strict:bool=False):
+    "(digit, y, a) predicted for uint8 RGB 32x32 images; `strict`: a = -1 where the frame is not the dataset's red or green."
     model = model or digit_reader()
     arr = np.stack([np.asarray(i) for i in images]).astype(np.float32)
     x = torch.tensor(arr.min(-1) / 255.).unsqueeze(1)
@@ -45,13 +51,18 @@ def read(images, model=None):
     frame = colour_mask(arr.shape[1], 0.25)
     rgb = arr[:, frame].mean(1)
     a = (rgb[:, 1] > rgb[:, 0]).astype(int)      # green channel dominates: a = 1 (green), else red
+    if strict:
+        dist = np.linalg.norm(_chroma(rgb) - _chroma([COLOURS[c] for c in COLOUR_NAMES])[a], axis=-1)
+        a = np.where(dist <= PALETTE_TOL, a, -1)
     return digit, (digit >= 5).astype(int), a
 
 def real_accuracy(model=None):
     "The reader's accuracy on Colored MNIST's real test split (0.99, seed 0): a ceiling for every fidelity figure."
     cm = colored_mnist(0.99, seed=0); t = cm[cm.split == 'test']
     d, y, a = read(list(t.image), model)
-    return dict(digit=float(np.mean(d == t.digit)), y=float(np.mean(y == t.y)), colour=float(np.mean(a == t.a)))
+    _, _, s = read(list(t.image), model, strict=True)
+    return dict(digit=float(np.mean(d == t.digit)), y=float(np.mean(y == t.y)), colour=float(np.mean(a == t.a)),
+                colour_strict=float(np.mean(s == t.a)))
 
 if __name__ == '__main__':
     r = real_accuracy()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, importlib, sys
 from pathlib import Path
 
-from .core import FairsynthError, RunConfig, DataConfig, load_config, save_config
+from .core import FairsynthError, RunConfig, DataConfig, EXTREME_RECIPES, load_config, save_config
 from .data import DATASETS
 from .evaluate import results_table, headline_keys
 
@@ -68,7 +68,12 @@ CONFIG_FLAGS = {
                  '--learning-rate': ('finetune.learning_rate', dict(type=float)),
                  '--with-prior-preservation': ('finetune.with_prior_preservation', dict(action='store_true', help="DreamBooth's prior preservation on class images of the base model (off by default)")),
                  '--proportion-empty-prompts': ('finetune.proportion_empty_prompts', dict(type=float, help='share of the instance prompts replaced by the empty prompt (caption dropout; default 0)'))},
-    'generate': {'--n-per-group': ('generate.n_per_group', dict(type=int, help='images kept per group (default: the largest real train group)'))},
+    'generate': {'--n-per-group': ('generate.n_per_group', dict(type=int, help='images kept per group (default: the largest real train group)')),
+                 '--extreme-recipe': ('generate.extreme_recipe', dict(choices=EXTREME_RECIPES, help="how a group without an adapter of its own is drawn: "
+                                      "the aligned group's adapters without the identifier token (paper), with it (token), or the base model "
+                                      "(vanilla); default: token on mini-SD, paper otherwise")),
+                 '--extreme-negative': ('generate.extreme_negative', dict(action=argparse.BooleanOptionalAction, help="the extreme-bias recipe's "
+                                        "negative prompt for the majority attribute (default: off on mini-SD, on otherwise)"))},
     'train': {'--method': ('train.methods', dict(action='append', help="a method; repeat for several (default: the config's)")),
               '--seeds': ('train.seeds', dict(type=int, nargs='+', help="seeds (default: the config's)")),
               '--epochs': (('train.epochs', 'train.stage1_epochs'), dict(type=int, help='epochs (real-data methods and stage 1)'))},

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MOVED', 'CONFIG_NAME', 'FairsynthError', 'ConfigMismatchError', 'group_id', 'group_name', 'parse_group_name',
-           'Section', 'config_hash', 'DataConfig', 'ClusterConfig', 'FinetuneConfig', 'GenerateConfig', 'TrainConfig',
-           'DDMConfig', 'RunConfig', 'migrate_config', 'seed_of', 'moved_reads', 'atomic_write', 'save_json',
-           'load_json', 'save_fig', 'seed_everything', 'load_config', 'save_config', 'check_run_dir', 'init_run_dir',
-           'marker_path', 'write_marker', 'read_marker', 'stage_done', 'clear_marker', 'get_logger', 'Stage']
+__all__ = ['EXTREME_RECIPES', 'MOVED', 'CONFIG_NAME', 'FairsynthError', 'ConfigMismatchError', 'group_id', 'group_name',
+           'parse_group_name', 'Section', 'config_hash', 'DataConfig', 'ClusterConfig', 'FinetuneConfig',
+           'GenerateConfig', 'TrainConfig', 'DDMConfig', 'RunConfig', 'migrate_config', 'seed_of', 'moved_reads',
+           'atomic_write', 'save_json', 'load_json', 'save_fig', 'seed_everything', 'load_config', 'save_config',
+           'check_run_dir', 'init_run_dir', 'marker_path', 'write_marker', 'read_marker', 'stage_done', 'clear_marker',
+           'get_logger', 'Stage']
 
 # %% ../nbs/00_core.ipynb #d6c5b0f4
 class FairsynthError(Exception):
@@ -181,6 +182,8 @@ class FinetuneConfig(Section):
             raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with finetune.train_text_encoder "
                                  "(a LoRA beside it)")
 
+EXTREME_RECIPES = ('paper', 'token', 'vanilla')
+
 @dataclass
 class GenerateConfig(Section):
     "Settings of the generation stage (see [generate](06_generate.ipynb)): the `generate` section."
@@ -195,10 +198,19 @@ class GenerateConfig(Section):
     guidance_scale: float|None = None  # None = the model's default (mini-SD: its shipped value; SD: 7.5)
     batch_size: int|None = None      # None = chosen for the device
     seed: int|None = None            # None = the run's seed
+    extreme_recipe: str|None = None  # a group without an adapter of its own (extreme bias): 'paper' (the aligned group's adapters,
+                                     #   attribute word swapped, identifier token dropped), 'token' (the same, keeping the token) or
+                                     #   'vanilla' (the base model, group prompt); None = the model's: 'token' on the shipped mini-SD
+                                     #   (measured, benchmarks/extreme_bias.py), 'paper' otherwise
+    extreme_negative: bool|None = None  # the recipe's negative prompt for the majority attribute (the paper's); None = the model's:
+                                     #   off on the shipped mini-SD (measured: it pushes the colour off the palette), on otherwise
+    _later = {'extreme_recipe': None, 'extreme_negative': None}
 
     def __post_init__(self):
         if self.label not in ('class', 'group'):
             raise FairsynthError(f"generate.label={self.label!r}: expected 'class' (the class prompt) or 'group' (the group prompt)")
+        if self.extreme_recipe not in (*EXTREME_RECIPES, None):
+            raise FairsynthError(f"generate.extreme_recipe={self.extreme_recipe!r}: expected one of {', '.join(EXTREME_RECIPES)}")
 
 @dataclass
 class TrainConfig(Section):

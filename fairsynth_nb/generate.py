@@ -23,14 +23,14 @@ from .core import FairsynthError, GenerateConfig, RunConfig, Stage, group_name, 
 from .data import group_prompt, label_prompt, prompt_words, dataset_from_config
 from .finetune import (Generator, GroupAdapters, get_generator, load_adapter_index, group_dir, LORA_FILE, UNET_FILE,
                                    unet_weights, load_unet_weights, cpu_processes)
-from .models import default_batch_size, default_guidance, model_id, MINICLIP_PATH, load_pipeline, load_clip
+from .models import default_batch_size, default_guidance, model_id, MINICLIP_PATH, MINISD_PATH, load_pipeline, load_clip
 from .cluster import clip_image_embeddings, clip_text_embeddings
 from .manifest import read_manifest, write_images, rewrite_manifest, open_manifest
 
 # %% auto #0
-__all__ = ['FULL_PREFIX', 'IMAGE_SETTINGS', 'split_quota', 'make_plan', 'clip_scores', 'score_embeddings', 'filter_group',
-           'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'fused', 'generate_rows', 'retry_rows',
-           'image_hash', 'processes', 'run_generate']
+__all__ = ['FULL_PREFIX', 'IMAGE_SETTINGS', 'split_quota', 'extreme_recipe', 'make_plan', 'clip_scores', 'score_embeddings',
+           'filter_group', 'adapter_name', 'load_adapter', 'load_adapters', 'swapped_unet', 'fused', 'generate_rows',
+           'retry_rows', 'image_hash', 'recipe_reads', 'processes', 'run_generate']
 
 # %% ../nbs/06_generate.ipynb #4f8e0915
 def split_quota(n:int, sizes, share:str='size') -> list[int]:
@@ -47,9 +47,15 @@ def _aligned_attr(df, y:int) -> int:
     tr = df[(df.split == 'train') & (df.y == y)]
     return int(tr.a.value_counts().idxmax())
 
-def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, index:dict|None=None) -> pd.DataFrame:
-    "One row per image to generate: group, cluster, adapter, recipe, prompt, negative prompt, seed, file."
+def extreme_recipe(gc:GenerateConfig, model=None) -> tuple[str, bool]:
+    "The extreme-bias recipe and whether it adds the negative prompt: `gc`'s, or the defaults of `model` (None: the shipped mini-SD)."
+    mini = model is None or Path(model).expanduser().resolve() == MINISD_PATH.resolve()
+    return (gc.extreme_recipe or ('token' if mini else 'paper'), (not mini) if gc.extreme_negative is None else gc.extreme_negative)
+
+def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, index:dict|None=None, token:str='sks', model=None) -> pd.DataFrame:
+    "One row per image to generate: group, cluster, adapter, recipe, prompt, negative prompt, seed, file (`model`: the one generating)."
     cfg = cfg or GenerateConfig()
+    recipe, neg = extreme_recipe(cfg, model)
     g = get_generator(generator)
     if g.finetuned and not isinstance(g, GroupAdapters): raise FairsynthError(f"the {generator} generator has a plan of its own: {type(g).__name__}.plan")
     n_a = df.attrs.get('n_a', 2)
@@ -70,13 +76,19 @@ def make_plan(df:pd.DataFrame, generator:str, cfg:GenerateConfig|None=None, inde
         elif gid in by_group:
             parts = [dict(cluster=ad['cluster'], adapter=ad['path'], recipe='adapter', prompt=ad['prompt'], negative='', size=ad['n'])
                      for ad in by_group[gid]]
-        else:   # extreme bias: the aligned group's adapters, attribute swapped, no token, negative prompt for the majority attribute
+        else:   # extreme bias: `extreme_recipe` (the paper's: the aligned group's adapters, attribute swapped, no token,
+                #   a negative prompt for the majority attribute)
             al = _aligned_attr(df, y)
             src = by_group.get(y * n_a + al)
             if not src: raise FairsynthError(f"group {group_name(y, a)} has no adapter and neither has its bias-aligned group "
                                              f"{group_name(y, al)}: run the finetuning stage with a lower min_images")
-            parts = [dict(cluster=ad['cluster'], adapter=ad['path'], recipe=f'extreme_bias from {group_name(y, al)}',
-                          prompt=group_prompt(df, y, a), negative=words['a'][al], size=ad['n']) for ad in src]
+            nw = words['a'][al] if neg else ''
+            if recipe == 'vanilla':
+                parts = [dict(cluster='all', adapter=None, recipe='extreme_bias vanilla', prompt=group_prompt(df, y, a), negative=nw, size=1)]
+            else:
+                tok = token if recipe == 'token' else None
+                parts = [dict(cluster=ad['cluster'], adapter=ad['path'], recipe=f"extreme_bias{'' if tok is None else ' token'} from {group_name(y, al)}",
+                              prompt=group_prompt(df, y, a, tok), negative=nw, size=ad['n']) for ad in src]
         for p, k in zip(parts, split_quota(n_gen, [p['size'] for p in parts], cfg.share)):
             for _ in range(k):
                 i = len(rows)
@@ -205,7 +217,14 @@ def image_hash(cfg, generator:str, index, *extra) -> str:
     "Hash of what decides a generator's images (not their scores): images made under another hash are made again, not reused."
     cfg = cfg.resolved(); gd = cfg.generate.to_dict()
     return config_hash([cfg.data, {k: gd[k] for k in IMAGE_SETTINGS}, cfg.generate.threshold is None, generator,
-                        model_id(cfg.model), index, *extra])
+                        model_id(cfg.model), index, *extra, *recipe_reads(cfg, generator)])
+
+def recipe_reads(cfg, generator:str) -> list:
+    """The extreme-bias recipe as the hashes read it: nothing for the paper's recipe (the runs before it was an option keep
+    their hashes) or for a generator without adapters by group; else the recipe and negative-prompt setting in use."""
+    g = get_generator(generator)
+    r = extreme_recipe(cfg.generate, cfg.model)
+    return [dict(extreme=list(r))] if g.finetuned and isinstance(g, GroupAdapters) and r != ('paper', True) else []
 
 def processes():
     "accelerate's `PartialState` of this launch; processes on CPUs are joined too (accelerate needs cpu=True to see them)."
@@ -220,7 +239,7 @@ def generate_reads(self:Generator, cfg:RunConfig) -> list:
 @patch
 def plan(self:Generator, df:pd.DataFrame, cfg:RunConfig, index:dict|None=None) -> pd.DataFrame:
     "One row per image to make, with the `unit` it is scored against and that unit's `quota`."
-    return make_plan(df, self.name, cfg.generate, index)
+    return make_plan(df, self.name, cfg.generate, index, cfg.finetune.instance_token, cfg.model)
 
 @patch
 def share(self:Generator, full:pd.DataFrame, todo:pd.DataFrame, ps, pipe, cfg:RunConfig) -> pd.DataFrame:
@@ -313,7 +332,9 @@ def run_generate(run_dir, generator:str|None=None, force:bool=False, progress:bo
     def reads(c):
         gd = moved_reads(c, 'generate')
         if c.generate.threshold is None: gd.pop('max_rounds')   # rounds only exist with a threshold: other runs keep their hash
-        return [c.data, gd, *gen.generate_reads(c), gen.name, model_id(c.model), model_id(c.clip_model, MINICLIP_PATH), index]
+        for k in ('extreme_recipe', 'extreme_negative'): gd.pop(k, None)    # read as the recipe in use, below
+        return [c.data, gd, *gen.generate_reads(c), gen.name, model_id(c.model), model_id(c.clip_model, MINICLIP_PATH), index,
+                *recipe_reads(c, gen.name)]
     st = Stage(run_dir, f'generate-{gen.name}', reads, [man_path.relative_to(run_dir)], force, cfg)
     if st.skipped: return pd.read_csv(man_path, keep_default_na=False)
     if gc.max_rounds < 0: raise FairsynthError(f"generate.max_rounds={gc.max_rounds}: expected 0 or more")

@@ -165,12 +165,13 @@ def _md(t) -> str:
     head = '| ' + ' | '.join([t.index.name or ''] + [str(c) for c in t.columns]) + ' |'
     return '\n'.join([head, '|' + '---|' * (len(t.columns) + 1)] + ['| ' + ' | '.join([str(i)] + [str(v) for v in row]) + ' |' for i, row in zip(t.index, t.values)])
 
-def run_sweep(out, cfg:RunConfig, severities=SEVERITIES, generators=None, run:bool=True) -> pd.DataFrame:
-    "`run_pipeline` at each bias severity in `<out>/sev<S>` (unless `run=False`), then the tables (`sweep.md`, `sweep.csv`) and plot of every severity in `out`."
+def run_sweep(out, cfg:RunConfig, severities=SEVERITIES, generators=None, run:bool=True, until:str|None=None) -> pd.DataFrame|None:
+    "`run_pipeline` at each bias severity in `<out>/sev<S>` (unless `run=False`; up to stage `until`), then the tables (`sweep.md`, `sweep.csv`) and plot of every severity in `out`."
     out = Path(out)
     for sev in (severities if run else []):
         c = dataclasses.replace(cfg, name=f'sev{sev}', data=dataclasses.replace(cfg.data, severity=sev))
-        run_pipeline(out/f'sev{sev}', c, generators=generators)
+        run_pipeline(out/f'sev{sev}', c, generators=generators, until=until)
+    if until not in (None, 'evaluate'): return None     # a partial sweep (say, the finetuning only): no table yet
     r = sweep_results(out)          # every severity of the sweep folder, not only this call's: a sweep can be completed later
     if r.empty: raise FairsynthError(f"{out}: the sweep trained no model")
     with atomic_write(out/'sweep.csv') as f: r.to_csv(f, index=False)
