@@ -1,14 +1,15 @@
 """The results table: every method (and every generator for two_stage) across bias severities, several seeds.
 
 A thin wrapper over `fairsynth_nb.pipeline.run_sweep` (what `fairsynth run --preset paper` does on Colored MNIST), at a
-reduced scale that fits 2 CPU cores: finetuning 400 steps per adapter without prior preservation (the defaults since
-2026-12-02, benchmarks/adapter_recipe.py), 200 kept synthetic images per group (paper preset: the largest real group), k by
-silhouette in [2, 6] clusters (ClusterConfig's defaults); the ddm generator (one model per class with
+scale that fits 2 CPU cores: finetuning 400 steps per adapter without prior preservation (the defaults since
+2026-12-02, benchmarks/adapter_recipe.py), as many kept synthetic images per group as the largest real train group (the
+paper's way; before 2026-12-02 the sweep kept 200 per group, which left stage 1 about 84 optimiser steps: it stayed near
+chance on real validation images), k by silhouette in [2, 6] clusters (ClusterConfig's defaults); the ddm generator (one model per class with
 DDM's indicator on clustering pseudo-labels, see nbs/10_ddm) trains the same number of steps. Each severity is one run folder `<out>/sev<S>`; an
 interrupted sweep resumes (finished stages are skipped).
 
 Usage: python benchmarks/results.py [--severities 0.9 0.95 0.99 0.999] [--seeds 0 1 2]
-       [--generators vanilla lora dreambooth clustered ddm] [--steps 400] [--n-per-group 200] [--out runs/sweep] [--until STAGE] [--report-only] [--json FILE]
+       [--generators vanilla lora dreambooth clustered ddm] [--steps 400] [--n-per-group 0] [--out runs/sweep] [--until STAGE] [--report-only] [--json FILE]
        [--ddm-labels pseudo|attribute] [--full-unet --learning-rate 3e-4]
 Prints the worst-group and average accuracy tables (mean ± std over seeds) and the seconds per epoch of each method;
 writes <out>/sweep.csv, <out>/sweep.md and <out>/severity_sweep.png.
@@ -25,7 +26,7 @@ p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
 p.add_argument('--methods', nargs='+', default=['erm', 'resample', 'reweight', 'groupdro', 'two_stage'])
 p.add_argument('--generators', nargs='+', default=['vanilla', 'lora', 'dreambooth', 'clustered', 'ddm'])
 p.add_argument('--steps', type=int, default=400, help='finetuning steps per adapter')
-p.add_argument('--n-per-group', type=int, default=200, help='kept synthetic images per group')
+p.add_argument('--n-per-group', type=int, default=0, help="kept synthetic images per group; 0: the largest real train group (the paper's way, GenerateConfig's default)")
 p.add_argument('--out', default='runs/sweep')
 p.add_argument('--threads', type=int, default=None)
 p.add_argument('--full-unet', action='store_true', help='DreamBooth on the whole UNet instead of LoRA (with --learning-rate)')
@@ -39,7 +40,7 @@ if a.threads: torch.set_num_threads(a.threads)
 cfg = RunConfig(name='sweep', data=DataConfig(), cluster=ClusterConfig(),
                 finetune=FinetuneConfig(max_train_steps=a.steps, num_class_images=32, min_images=5, full_unet=a.full_unet,
                                         **({'learning_rate': a.learning_rate} if a.learning_rate else {})),
-                generate=GenerateConfig(n_per_group=a.n_per_group),
+                generate=GenerateConfig(n_per_group=a.n_per_group or None),
                 train=TrainConfig(methods=a.methods, seeds=a.seeds), ddm=DDMConfig(labels=a.ddm_labels))
 r = run_sweep(a.out, cfg, a.severities, a.generators, run=not a.report_only, until=a.until)
 if r is None: raise SystemExit(f'stopped after the {a.until} stage: {a.out}')
@@ -52,8 +53,8 @@ if a.json:
     with open(a.json, 'w') as f:
         json.dump(dict(title='Severity sweep on Colored MNIST', script='benchmarks/results.py ' + ' '.join(sys.argv[1:]), date=time.strftime('%Y-%m-%d'),
                        machine=f'CPU, {torch.get_num_threads()} thread(s)',
-                       settings=(f"Colored MNIST-5k, small CNN; finetuning {a.steps} steps per adapter, {a.n_per_group} kept synthetic images per "
-                                 f"group, clusters by silhouette in [{cfg.cluster.k_min}, {cfg.cluster.k_max}]; test %, mean ± sd over seeds (n)."),
+                       settings=(f"Colored MNIST-5k, small CNN; finetuning {a.steps} steps per adapter, {a.n_per_group or 'as many as the largest real train group'} "
+                                 f"kept synthetic images per group, clusters by silhouette in [{cfg.cluster.k_min}, {cfg.cluster.k_max}]; test %, mean ± sd over seeds (n)."),
                        columns=['method', 'group labels', *[f'WGA at {s:g}' for s in sev], *[f'AGA at {s:g}' for s in sev]],
                        rows=[[str(v) for v in row] for row in rows]), f, indent=1, ensure_ascii=False)
     print(a.json)
