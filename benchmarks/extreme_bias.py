@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np, torch
 import matplotlib; matplotlib.use('Agg')
 sys.path.insert(0, str(Path(__file__).parent))
-from reader import read, real_accuracy, PALETTE_TOL
+from reader import read, frame_colour, real_accuracy, PALETTE_TOL
 from fairsynth_nb.core import load_config, group_name, save_fig
 from fairsynth_nb.data import dataset_from_config, label_prompt
 from fairsynth_nb.finetune import load_adapter_index
@@ -42,7 +42,7 @@ torch.set_num_threads(int(os.environ.get('FAIRSYNTH_THREADS', 2)))
 cfg = load_config(a.run); df = dataset_from_config(cfg); index = load_adapter_index(a.run, a.generator)
 tr = df[df.split == 'train']
 pipe = load_pipeline(cfg.model, device='cpu'); clip, proc = load_clip(cfg.clip_model)
-names, rows, grids = {}, [], []
+names, rows, grids, refs = {}, [], [], {}
 print(f"{a.run}: severity {cfg.data.severity}, {a.generator} adapters: {len(index['adapters'])}; {a.n} images per minority group "
       f"and recipe; real train images per group: {tr.groupby('group').size().to_dict()}")
 for r, neg in [(r, neg) for r in a.recipes for neg in (True, False)]:
@@ -59,11 +59,11 @@ for r, neg in [(r, neg) for r in a.recipes for neg in (True, False)]:
     for g, part in plan.groupby('group'):
         x = np.stack([ims[r] for r in part.row]); y, att = int(part.y.iloc[0]), int(part.a.iloc[0])
         d, ry, ra = read(list(x), strict=True)
-        _, _, rl = read(list(x))
+        rl = frame_colour(list(x))
         real = list(tr[tr.group == g].image)
-        e = clip_image_embeddings(list(x), clip, proc)
-        s = score_embeddings(e, clip_text_embeddings([label_prompt(df, y)], clip, proc)[0],
-                             clip_image_embeddings(real, clip, proc).mean(0), cfg.generate.alpha)
+        if g not in refs:      # the filter's references (class prompt, real train centroid): the same for every recipe
+            refs[g] = (clip_text_embeddings([label_prompt(df, y)], clip, proc)[0], clip_image_embeddings(real, clip, proc).mean(0))
+        s = score_embeddings(clip_image_embeddings(list(x), clip, proc), *refs[g], cfg.generate.alpha)
         keep = filter_group(s, len(x), cfg.generate.keep_frac)
         for name, m in (('generated', np.ones(len(x), bool)), ('kept', keep)):
             rows.append(dict(recipe=recipe, group=group_name(y, att), images=name, n=int(m.sum()), real_train=len(real),

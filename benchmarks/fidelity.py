@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
-from reader import read, real_accuracy
+from reader import read, frame_colour, real_accuracy
 
 p = argparse.ArgumentParser(); p.add_argument('--run', required=True)
 p.add_argument('--generators', nargs='+', default=['vanilla', 'lora', 'dreambooth', 'clustered', 'ddm'])
@@ -26,7 +26,7 @@ for g in a.generators:
     m = pd.read_csv(man, keep_default_na=False)
     ims = [np.asarray(Image.open(man.parent/f).convert('RGB')) for f in m.file]
     d, y, att = read(ims)
-    _, _, strict = read(ims, strict=True)
+    strict = frame_colour(ims, strict=True)
     m['ok_y'], m['ok_a'] = y == m.y, att == m.a
     m['ok'] = m.ok_y & m.ok_a
     m['ok_strict'] = m.ok_y & (strict == m.a)

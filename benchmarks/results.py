@@ -14,10 +14,9 @@ Usage: python benchmarks/results.py [--severities 0.9 0.95 0.99 0.999] [--seeds 
 Prints the worst-group and average accuracy tables (mean ± std over seeds) and the seconds per epoch of each method;
 writes <out>/sweep.csv, <out>/sweep.md and <out>/severity_sweep.png.
 """
-import argparse, sys
+import argparse, json, sys, time
 import torch
 from fairsynth_nb.core import ClusterConfig, FinetuneConfig, GenerateConfig, TrainConfig, RunConfig, DataConfig, DDMConfig
-import json, time
 from fairsynth_nb.pipeline import run_sweep, sweep_table, SEVERITIES
 
 p = argparse.ArgumentParser()
