@@ -11,12 +11,13 @@ interrupted sweep resumes (finished stages are skipped).
 Usage: python benchmarks/results.py [--severities 0.9 0.95 0.99 0.999] [--seeds 0 1 2]
        [--generators vanilla lora dreambooth clustered ddm] [--steps 400] [--n-per-group 0] [--out runs/sweep] [--until STAGE] [--report-only] [--json FILE]
        [--ddm-labels pseudo|attribute] [--full-unet --learning-rate 3e-4]
+       [--set SECTION.FIELD=VALUE ...]
 Prints the worst-group and average accuracy tables (mean ± std over seeds) and the seconds per epoch of each method;
 writes <out>/sweep.csv, <out>/sweep.md and <out>/severity_sweep.png.
 """
 import argparse, json, sys, time
 import torch
-from fairsynth_nb.core import ClusterConfig, FinetuneConfig, GenerateConfig, TrainConfig, RunConfig, DataConfig, DDMConfig
+from fairsynth_nb.core import FairsynthError, ClusterConfig, FinetuneConfig, GenerateConfig, TrainConfig, RunConfig, DataConfig, DDMConfig
 from fairsynth_nb.pipeline import run_sweep, sweep_table, SEVERITIES
 
 p = argparse.ArgumentParser()
@@ -34,6 +35,8 @@ p.add_argument('--ddm-labels', default='pseudo', choices=['pseudo', 'attribute']
 p.add_argument('--until', default=None, help='stop after this stage (cluster, finetune, generate, train): a sweep can be run stage by stage')
 p.add_argument('--json', default=None, help='also write the WGA and AGA tables as a results file (for benchmarks/results/)')
 p.add_argument('--report-only', action='store_true', help='only gather what the run folders already hold')
+p.add_argument('--set', nargs='+', default=[], metavar='SECTION.FIELD=VALUE',
+               help='any other config setting, the value read as JSON where it parses (finetune.extreme_bias=0.99 train.beta=1)')
 a = p.parse_args()
 if a.threads: torch.set_num_threads(a.threads)
 cfg = RunConfig(name='sweep', data=DataConfig(), cluster=ClusterConfig(),
@@ -41,6 +44,17 @@ cfg = RunConfig(name='sweep', data=DataConfig(), cluster=ClusterConfig(),
                                         **({'learning_rate': a.learning_rate} if a.learning_rate else {})),
                 generate=GenerateConfig(n_per_group=a.n_per_group or None),
                 train=TrainConfig(methods=a.methods, seeds=a.seeds), ddm=DDMConfig(labels=a.ddm_labels))
+if a.set:
+    d = cfg.to_dict()
+    for kv in a.set:
+        key, _, v = kv.partition('=')
+        sec, _, fld = key.partition('.')
+        if not _ or sec not in d or not isinstance(d[sec], dict) or fld not in d[sec]:
+            raise SystemExit(f"--set {kv}: expected SECTION.FIELD=VALUE with a field of the config (e.g. train.beta=1)")
+        try: d[sec][fld] = json.loads(v)
+        except json.JSONDecodeError: d[sec][fld] = v
+    try: cfg = RunConfig.from_dict(d, where='--set')
+    except FairsynthError as e: raise SystemExit(str(e))
 r = run_sweep(a.out, cfg, a.severities, a.generators, run=not a.report_only, until=a.until)
 if r is None: raise SystemExit(f'stopped after the {a.until} stage: {a.out}')
 print(open(f'{a.out}/sweep.md').read())
@@ -52,7 +66,7 @@ if a.json:
     with open(a.json, 'w') as f:
         json.dump(dict(title='Severity sweep on Colored MNIST', script='benchmarks/results.py ' + ' '.join(sys.argv[1:]), date=time.strftime('%Y-%m-%d'),
                        machine=f'CPU, {torch.get_num_threads()} thread(s)',
-                       settings=(f"Colored MNIST-5k, small CNN; finetuning {a.steps} steps per adapter, {a.n_per_group or 'as many as the largest real train group'} "
+                       settings=(''.join(f'{kv}; ' for kv in a.set) + f"Colored MNIST-5k, small CNN; finetuning {a.steps} steps per adapter, {a.n_per_group or 'as many as the largest real train group'} "
                                  f"kept synthetic images per group, clusters by silhouette in [{cfg.cluster.k_min}, {cfg.cluster.k_max}]; test %, mean ± sd over seeds (n)."),
                        columns=['method', 'group labels', *[f'WGA at {s:g}' for s in sev], *[f'AGA at {s:g}' for s in sev]],
                        rows=[[str(v) for v in row] for row in rows]), f, indent=1, ensure_ascii=False)

@@ -76,7 +76,9 @@ CONFIG_FLAGS = {
                                         "negative prompt for the majority attribute (default: off on mini-SD, on otherwise)"))},
     'train': {'--method': ('train.methods', dict(action='append', help="a method; repeat for several (default: the config's)")),
               '--seeds': ('train.seeds', dict(type=int, nargs='+', help="seeds (default: the config's)")),
-              '--epochs': (('train.epochs', 'train.stage1_epochs'), dict(type=int, help='epochs (real-data methods and stage 1)'))},
+              '--epochs': (('train.epochs', 'train.stage1_epochs'), dict(type=int, help='epochs (real-data methods and stage 1)')),
+              '--select': ('train.select', dict(choices=('all', 'last'), help="the two-stage family's model: the best epoch of either stage "
+                           "by validation worst-group accuracy (all, the default) or of stage 2 (last)"))},
 }
 # flags handed to the stage function itself: they choose what to run, not how
 ARG_FLAGS = {'generate': {'--generator': dict(help=f"{GENERATOR_HELP} (default: the config's)")},

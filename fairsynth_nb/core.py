@@ -238,9 +238,15 @@ class TrainConfig(Section):
     stage2_lr: float = 1e-2          # last layer only
     ffr_lr: float = 1e-3             # From Fake to Real finetunes the whole network in stage 2
     stage1_jitter: float = 0.0       # colour jitter of the stage-1 (synthetic) batches: max hue shift; 0 = none, as the paper
-    _later = {'stage1_jitter': 0.0, 'dro_lr': None, 'in_memory_gib': 4.0}
+    select: str = 'all'              # the two-stage family's model: 'all' = the best epoch of either stage by validation
+                                     #   worst-group accuracy (stage 2's on a tie); 'last' = the best of stage 2 (before 2026-12-02)
+    _later = {'stage1_jitter': 0.0, 'dro_lr': None, 'in_memory_gib': 4.0, 'select': 'last'}
     num_workers: int = 0             # loader processes when the images are read from disk
     in_memory_gib: float = 4.0       # decoded images up to this size are held in memory (on the GPU where there is one); 0 = read from disk
+
+    def __post_init__(self):
+        if self.select not in ('all', 'last'):
+            raise FairsynthError(f"train.select={self.select!r}: expected 'all' (the best epoch of either stage) or 'last' (of the last stage)")
 
 @dataclass
 class DDMConfig(Section):

@@ -65,13 +65,13 @@ def evaluate_learner(learn, df:pd.DataFrame, split:str='test') -> dict:
 
 # %% ../nbs/08_evaluate.ipynb #5f1085f3
 def aggregate_seeds(results:list, seeds:list) -> dict:
-    "Mean ± std over seeds of `group_metrics` results; the entry of one method in `metrics.json`."
+    "Mean ± sample std (ddof 1, as pandas and `sweep_table`) over seeds of `group_metrics` results; the entry of one method in `metrics.json`."
     if not results: raise FairsynthError("no result to aggregate")
     keys = ('avg_acc', 'worst_group_acc', 'mean_group_acc', 'adj_avg_acc')
     out = {}
     for k in keys:
         vals = [r[k] for r in results if k in r]
-        if vals: out[k] = float(np.mean(vals)); out[f'{k}_std'] = float(np.std(vals))
+        if vals: out[k] = float(np.mean(vals)); out[f'{k}_std'] = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.
     groups = sorted({g for r in results for g in r['per_group']})
     out['per_group'] = {g: float(np.mean([r['per_group'][g] for r in results if g in r['per_group']])) for g in groups}
     out['seeds'] = list(seeds)

@@ -403,9 +403,13 @@ def _fit(learn, epochs, lr, fname, stage):
     hist = [dict(zip(names, [i] + [float(x) for x in v]), stage=stage) for i, v in enumerate(learn.recorder.values)]
     return hist
 
+def _best(history, stage) -> float:
+    "The best validation selection score of `stage`'s epochs in `history` (-1 when it has none)."
+    return max((r['selection_score'] for r in history if r['stage'] == stage), default=-1.)
+
 def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|None=None, seed:int=0, path=None,
                  stage1_tfms=None) -> Learner:
-    "Train `method` on the real table (and the synthetic `manifest` for the two-stage family); best epoch loaded. `stage1_tfms`: batch augmentations of the synthetic stage."
+    "Train `method` on the real table (and the synthetic `manifest` for the two-stage family); best epoch loaded (of either stage with `cfg.select='all'`). `stage1_tfms`: batch augmentations of the synthetic stage."
     cfg = cfg or TrainConfig()
     if method not in METHODS: raise FairsynthError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if method in SYNTHETIC_METHODS and manifest is None:
@@ -416,7 +420,7 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
     model = make_classifier(cfg.arch, pretrained=cfg.pretrained, proj_dim=cfg.proj_dim if method in SYNTHETIC_METHODS and beta < 1 else None)
     dl_kw = dict(bs=cfg.bs, size=cfg.size, normalize=cfg.pretrained, num_workers=cfg.num_workers, seed=seed,
                 in_memory_gib=cfg.in_memory_gib)
-    history = []
+    history, selected = [], None
     t0 = time.time()
     if method in ('erm', 'resample', 'reweight', 'groupdro', 'dfr'):
         dls = dls_from_table(real, balanced=method in ('resample', 'groupdro'), **dl_kw)
@@ -452,7 +456,11 @@ def train_method(method:str, real:pd.DataFrame, manifest=None, cfg:TrainConfig|N
                 history += _fit(learn2, cfg.stage2_epochs, cfg.stage2_lr, f'{method}_s{seed}_stage2', 'real')
                 learn2.remove_cbs(FreezeBodyCallback)
             learn = learn2
+            if cfg.select == 'all' and _best(history, 'synthetic') > _best(history, 'real'):   # stage 2 never beat stage 1 on val:
+                learn.load(f'{method}_s{seed}_stage1', with_opt=False)                            # stage 1's best epoch is the model
+                selected = 'synthetic'
     learn.history, learn.method, learn.seed = history, method, seed
+    learn.selected = selected or history[-1]['stage']    # the stage whose best epoch the model is
     learn.train_seconds = time.time() - t0
     return learn
 
@@ -462,10 +470,10 @@ _STAGES = ('wd', 'beta', 'temperature', 'views', 'proj_dim', 'stage1_epochs', 's
 METHOD_SETTINGS = {          # the train settings each method reads, beyond the common ones
     'erm': ('epochs', 'lr', 'wd'), 'dfr': ('epochs', 'lr', 'wd'), 'resample': ('epochs', 'lr', 'wd'), 'reweight': ('epochs', 'lr', 'wd'),
     'groupdro': ('epochs', 'lr', 'dro_lr', 'dro_wd', 'dro_eta', 'dro_adj'),
-    'two_stage': _STAGES + ('stage2_epochs', 'stage2_lr'), 'ce_only': _STAGES + ('stage2_epochs', 'stage2_lr'),
-    'synthetic_only': _STAGES, 'ffr': ('wd', 'stage1_epochs', 'stage1_lr', 'stage2_epochs', 'ffr_lr'),
-    'two_stage_full': _STAGES + ('stage2_epochs', 'ffr_lr'),
-    'synthetic_groupdro': _STAGES + ('stage2_epochs', 'stage2_lr', 'dro_eta', 'dro_adj')}
+    'two_stage': _STAGES + ('stage2_epochs', 'stage2_lr', 'select'), 'ce_only': _STAGES + ('stage2_epochs', 'stage2_lr', 'select'),
+    'synthetic_only': _STAGES, 'ffr': ('wd', 'stage1_epochs', 'stage1_lr', 'stage2_epochs', 'ffr_lr', 'select'),
+    'two_stage_full': _STAGES + ('stage2_epochs', 'ffr_lr', 'select'),
+    'synthetic_groupdro': _STAGES + ('stage2_epochs', 'stage2_lr', 'dro_eta', 'dro_adj', 'select')}
 # the defaults when this rule came in: settings a method does not read enter its hash at these values
 REFERENCE_SETTINGS = dict(arch='small_cnn', pretrained=False, size=None, bs=128, epochs=12, lr=0.003, wd=0.01, dro_eta=0.01,
                           dro_adj=0.0, dro_wd=0.1, beta=0.5, temperature=0.1, stage1_epochs=12, stage1_lr=0.003, stage2_epochs=8,
@@ -521,9 +529,11 @@ def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manife
                 preds = predict_split(learn, real, split)
                 with atomic_write(out/f'preds_{split}.csv') as f: preds.to_csv(f, index=False)
             shutil.rmtree(out/'ckpt', ignore_errors=True)
-            wga = max(r['worst_group_acc'] for r in learn.history if r['stage'] == learn.history[-1]['stage'])
-            st.finish(seconds=round(learn.train_seconds, 1), epochs=len(learn.history),
+            sel = getattr(learn, 'selected', learn.history[-1]['stage'])
+            wga = max(r['worst_group_acc'] for r in learn.history if r['stage'] == sel)
+            st.finish(seconds=round(learn.train_seconds, 1), epochs=len(learn.history), selected=sel,
                       seconds_per_epoch=round(learn.train_seconds / max(len(learn.history), 1), 2))
-            log.info(f"train: {key} seed {s}: best val worst-group acc {wga:.3f} in {learn.train_seconds:.0f} s -> {out}")
+            log.info(f"train: {key} seed {s}: best val worst-group acc {wga:.3f}" + (f" (stage {sel})" if len({r['stage'] for r in learn.history}) > 1 else '')
+                     + f" in {learn.train_seconds:.0f} s -> {out}")
             done.append(out)
     return done
