@@ -47,9 +47,9 @@ cfg = RunConfig(name='sweep', data=DataConfig(), cluster=ClusterConfig(),
 if a.set:
     d = cfg.to_dict()
     for kv in a.set:
-        key, _, v = kv.partition('=')
-        sec, _, fld = key.partition('.')
-        if not _ or sec not in d or not isinstance(d[sec], dict) or fld not in d[sec]:
+        key, eq, v = kv.partition('=')
+        sec, dot, fld = key.partition('.')
+        if not (eq and dot) or not isinstance(d.get(sec), dict) or fld not in d[sec]:
             raise SystemExit(f"--set {kv}: expected SECTION.FIELD=VALUE with a field of the config (e.g. train.beta=1)")
         try: d[sec][fld] = json.loads(v)
         except json.JSONDecodeError: d[sec][fld] = v

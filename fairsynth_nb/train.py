@@ -529,7 +529,7 @@ def run_train(run_dir, methods=None, seeds=None, generator:str|None=None, manife
                 preds = predict_split(learn, real, split)
                 with atomic_write(out/f'preds_{split}.csv') as f: preds.to_csv(f, index=False)
             shutil.rmtree(out/'ckpt', ignore_errors=True)
-            sel = getattr(learn, 'selected', learn.history[-1]['stage'])
+            sel = learn.selected                  # the stage whose best epoch the model is
             wga = max(r['worst_group_acc'] for r in learn.history if r['stage'] == sel)
             st.finish(seconds=round(learn.train_seconds, 1), epochs=len(learn.history), selected=sel,
                       seconds_per_epoch=round(learn.train_seconds / max(len(learn.history), 1), 2))
