@@ -65,6 +65,7 @@ CONFIG_FLAGS = {
                  '--train-text-encoder': ('finetune.train_text_encoder', dict(action='store_true', help="also train a LoRA on the text encoder (diffusers' --train_text_encoder)")),
                  '--full-unet': ('finetune.full_unet', dict(action='store_true', help='DreamBooth on the whole UNet instead of a LoRA (give a lower --learning-rate)')),
                  '--compile-unet': ('finetune.compile_unet', dict(action='store_true', help='torch.compile the UNet: faster steps at batch 1 on a GPU, after a compile of minutes')),
+                 '--workers': ('finetune.workers', dict(type=int, help='processes training the adapters side by side on a CPU, one thread each (default: one per torch thread)')),
                  '--learning-rate': ('finetune.learning_rate', dict(type=float)),
                  '--with-prior-preservation': ('finetune.with_prior_preservation', dict(action='store_true', help="DreamBooth's prior preservation on class images of the base model (off by default)")),
                  '--proportion-empty-prompts': ('finetune.proportion_empty_prompts', dict(type=float, help='share of the instance prompts replaced by the empty prompt (caption dropout; default 0)'))},

@@ -64,11 +64,12 @@ class Section:
         return cls(**kw)
 
     _later = {}     # fields added after the first runs, with their defaults: they count in a hash only when set otherwise
+    _nohash = set() # fields that change how a stage runs, never what it makes (worker processes): in no hash
 
     def hash_dict(self) -> dict:
-        "The fields that decide the section's hash: every field, less the `_later` ones left at their defaults."
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)
-                if not (f.name in self._later and getattr(self, f.name) == self._later[f.name])}
+        "The fields that decide the section's hash: every field, less the `_nohash` ones and the `_later` ones left at their defaults."
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in self._nohash
+                and not (f.name in self._later and getattr(self, f.name) == self._later[f.name])}
 
     def hash(self) -> str: return config_hash(self)
 
@@ -170,14 +171,19 @@ class FinetuneConfig(Section):
     train_text_encoder: bool = False # also a LoRA on the text encoder's attention (diffusers' --train_text_encoder)
     full_unet: bool = False          # DreamBooth on every UNet weight (diffusers' train_dreambooth.py) instead of a LoRA; lower learning_rate
     compile_unet: bool = False       # torch.compile the UNet: faster steps at small batches after a compile of minutes (see finetune)
+    workers: int|None = None         # processes that train the adapters side by side on a CPU, one thread each (None: one per
+                                     #   torch thread for runs of 200 steps or more; 1: in this process); see finetune_workers
     max_grad_norm: float = 1.0       # clip the gradient norm at this (diffusers' default); 0 = no clipping
     center_crop: bool = True         # resize the short side, then crop the centre (False: one random crop per image)
     proportion_empty_prompts: float = 0.0  # this share of the instance prompts is replaced by the empty prompt (diffusers'
                                      #   --proportion_empty_prompts): the unconditional branch that guidance pushes from keeps training
     _later = {'train_text_encoder': False, 'full_unet': False, 'compile_unet': False, 'center_crop': True, 'proportion_empty_prompts': 0.0}
+    _nohash = {'workers'}
     def __post_init__(self):    # option combinations are checked once, when the config is made or loaded (as diffusers' parse_args does)
         if not 0 <= self.proportion_empty_prompts < 1:
             raise FairsynthError(f"finetune.proportion_empty_prompts is {self.proportion_empty_prompts}: expected a share in [0, 1)")
+        if self.workers is not None and self.workers < 1:
+            raise FairsynthError(f"finetune.workers is {self.workers}: expected 1 or more (or null: one per torch thread)")
         if self.full_unet and self.train_text_encoder:
             raise FairsynthError("finetune.full_unet trains the whole UNet: it does not go with finetune.train_text_encoder "
                                  "(a LoRA beside it)")

@@ -6,7 +6,7 @@ Docs: https://fairsynth.github.io/fairsynth_nb/finetune.html.md"""
 
 # %% ../nbs/05_finetune.ipynb #f56b1f0b
 from __future__ import annotations
-import importlib, os, shutil, time
+import importlib, os, shutil, sys, threading, time
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +27,14 @@ from .cluster import load_assignments
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'LORA_FILE', 'UNET_FILE', 'REGULARISER_FILE', 'TEXT_LORA_TARGETS', 'TEXT_LORA_FILE', 'GENERATORS',
-           'PLUGINS', 'crop_square', 'encode_images', 'encode_prompts', 'LatentCache', 'add_lora', 'lora_state_dict',
-           'remove_lora', 'add_text_lora', 'remove_text_lora', 'text_lora_state_dict', 'unet_weights',
-           'load_unet_weights', 'train_dtype', 'cpu_processes', 'make_accelerator', 'compile_unet', 'adamw',
-           'TrainHook', 'LoraHook', 'FullUNetHook', 'TextEncoderHook', 'PriorHook', 'EmptyPromptHook',
+           'PLUGINS', 'MIN_WORKER_STEPS', 'crop_square', 'encode_images', 'encode_prompts', 'LatentCache', 'add_lora',
+           'lora_state_dict', 'remove_lora', 'add_text_lora', 'remove_text_lora', 'text_lora_state_dict',
+           'unet_weights', 'load_unet_weights', 'train_dtype', 'cpu_processes', 'make_accelerator', 'compile_unet',
+           'adamw', 'TrainHook', 'LoraHook', 'FullUNetHook', 'TextEncoderHook', 'PriorHook', 'EmptyPromptHook',
            'RegulariserHook', 'SpeedHook', 'train_hooks', 'train_adapter', 'group_dir', 'Generator', 'Vanilla',
            'GroupAdapters', 'register', 'generator_names', 'get_generator', 'check_generator', 'recipe_groups',
-           'finetune_jobs', 'class_images', 'run_finetune', 'load_adapter_index']
+           'finetune_jobs', 'class_images', 'spawn_safe', 'finetune_workers', 'train_in_workers', 'run_finetune',
+           'load_adapter_index']
 
 # %% ../nbs/05_finetune.ipynb #df5c1fef
 def crop_square(item, size:int, rng=None):
@@ -568,9 +569,69 @@ def class_images(pipe, prompt:str, n:int, folder, seed:int=0) -> list:
     for i, im in enumerate(ims):
         p = folder/f'{i:04d}.png'
         if not p.exists():
-            tmp = folder/f'.{i:04d}.png'; Image.fromarray(im).save(tmp); os.replace(tmp, p)
+            tmp = folder/f'.{i:04d}.{os.getpid()}.png'; Image.fromarray(im).save(tmp); os.replace(tmp, p)   # workers may race: each its own temp file
     (folder/'prompt.txt').write_text(prompt + '\n')
     return [str(folder/f'{i:04d}.png') for i in range(n)]
+
+MIN_WORKER_STEPS = 200          # fewer steps in all: the jobs train in this process (a worker takes seconds to start)
+
+def spawn_safe() -> bool:
+    """Whether worker processes can be spawned without running the main program again: in a notebook or a REPL (no main
+    file), or under a command installed beside the interpreter (`fairsynth`, `nbdev-test`: their entry points run only
+    under `if __name__ == '__main__'`). A script of one's own may lack that guard, so by default it trains in its own
+    process; with `finetune.workers` set it gets the workers, and must guard its top level as PyTorch's
+    `DataLoader(num_workers=...)` asks."""
+    f = getattr(sys.modules.get('__main__'), '__file__', None)
+    return f is None or Path(f).absolute().parent == Path(sys.executable).parent
+
+def finetune_workers(fc:FinetuneConfig, jobs:list, acc=None) -> int:
+    """How many worker processes train `jobs` side by side: `fc.workers`, or by default one per torch thread of this
+    process when it runs alone on a CPU, the jobs hold `MIN_WORKER_STEPS` steps or more in all and `spawn_safe()`. Each
+    worker computes with one thread. 1 (this process) on a GPU and under torchrun or `accelerate launch`, which share
+    the jobs out already. On mini-SD a second thread gains little (its 8×8 latents make small kernels), so two adapters
+    on one thread each train nearly twice as many steps per second as one adapter on two (`benchmarks/finetune_workers.py`)."""
+    if acc is not None and (acc.num_processes > 1 or acc.device.type != 'cpu'): return 1
+    if fc.workers is not None: return max(1, min(fc.workers, len(jobs)))
+    if len(jobs) * fc.max_train_steps < MIN_WORKER_STEPS or not spawn_safe(): return 1
+    return max(1, min(torch.get_num_threads(), len(jobs)))
+
+_WORKER = {}
+
+def _watch_parent(ppid:int):
+    "A worker ends itself when the process that started it has gone (killed with SIGKILL, say): no orphan keeps training."
+    while os.getppid() == ppid: time.sleep(0.2)
+    os._exit(1)
+
+def _worker_init(model, dtype, ppid:int):
+    torch.set_num_threads(1)
+    threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
+    _WORKER['pipe'] = load_pipeline(model, device='cpu', torch_dtype=dtype)
+
+def _worker_train(gen_name:str, job:dict, cfg:RunConfig, run_dir) -> dict:
+    fc = cfg.finetune
+    acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps, cpu=False)
+    return _train_job(get_generator(gen_name), _WORKER['pipe'], job, cfg, acc, Path(run_dir), progress=False)
+
+def _train_job(gen, pipe, job:dict, cfg:RunConfig, acc, run_dir:Path, progress:bool) -> dict:
+    seed_everything(cfg.finetune.seed)            # each job from the same state, in whichever process it runs
+    return gen.train(pipe, job, cfg, acc, run_dir, progress)
+
+def train_in_workers(gen, jobs:list, cfg:RunConfig, run_dir, n:int, progress:bool=True):
+    """Train `jobs` of generator `gen` on `n` worker processes (spawned, one torch thread and one pipeline each) on a CPU.
+    Each job's adapter is what one process at one thread makes of it; an error in one is raised here, the rest cancelled."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    ex = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context('spawn'), initializer=_worker_init,
+                             initargs=(cfg.model, train_dtype(cfg.finetune, 'cpu'), os.getpid()))
+    try:
+        futs = [ex.submit(_worker_train, gen.name, j, cfg, str(run_dir)) for j in jobs]
+        for f in tqdm(as_completed(futs), total=len(futs), desc=f'{gen.name} models', disable=not progress): f.result()
+    except BaseException:
+        procs = list((getattr(ex, '_processes', None) or {}).values())
+        ex.shutdown(wait=False, cancel_futures=True)
+        for p in procs: p.terminate()          # a running job stops now, at its last checkpoint
+        raise
+    ex.shutdown()
 
 def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bool=True) -> dict:
     "The finetuning stage: train every model `generator` needs into `<run_dir>/adapters/<generator>/`, and write its index."
@@ -586,9 +647,14 @@ def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bo
                f"is a minority group at train severity >= finetune.extreme_bias={fc.extreme_bias}")
         st.log.warning(f"finetune: {s['name']} {why}: no adapter; generation uses the bias-aligned group's adapter (extreme-bias recipe)")
     acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps)     # several processes share the jobs out
-    pipe = load_pipeline(cfg.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
-    seed_everything(fc.seed)
-    for j in jobs[acc.process_index::acc.num_processes]: gen.train(pipe, j, cfg, acc, st.run_dir, progress)
+    mine = jobs[acc.process_index::acc.num_processes]
+    n = finetune_workers(fc, mine, acc)
+    if n > 1:
+        st.log.info(f"finetune: {len(mine)} {gen.name} models on {n} worker processes of one thread each")
+        train_in_workers(gen, mine, cfg, st.run_dir, n, progress)
+    else:
+        pipe = load_pipeline(cfg.model, device=acc.device, torch_dtype=train_dtype(fc, acc.device))
+        for j in mine: _train_job(gen, pipe, j, cfg, acc, st.run_dir, progress)
     acc.wait_for_everyone()
     out = dict(generator=gen.name, model=cfg.model or 'mini-sd', **gen.index_info(cfg), seconds=st.seconds,
                adapters=[gen.index_entry(j, st.run_dir) for j in jobs], skipped=[dict(s) for s in skipped])

@@ -260,3 +260,47 @@ def test_ddm_models_spread_over_processes(tmp_path):
     assert not m.row.duplicated().any() and sorted(m.row) == list(range(len(m))) and m.kept.dtype == bool
     made = [int(l.split(' made ')[1].split()[0]) for l in (out/'logs'/'fairsynth.log').read_text().splitlines() if 'ddm process' in l]
     assert len(made) == 2 and sum(made) == len(m) and min(made) > 0, made
+
+
+def _lora_run(out, **finetune):
+    assert main(['bias', '--severity', '0.99', '--out', str(out)]) == 0
+    cfg = json.loads((out/'config.json').read_text())
+    cfg['finetune'].update(dict(max_train_steps=6, checkpointing_steps=3, train_batch_size=4, min_images=5) | finetune)
+    (out/'config.json').write_text(json.dumps(cfg))
+
+def _weights(out):
+    return {f.parent.parent.name: f.read_bytes() for f in sorted(out.glob('adapters/lora/*/*/pytorch_lora_weights.safetensors'))}
+
+def test_workers_make_the_same_adapters(tmp_path):
+    "Two worker processes (one thread each) make bit-for-bit the adapters that one process on one thread makes."
+    from fairsynth_nb.finetune import run_finetune
+    _lora_run(tmp_path/'one', workers=1); _lora_run(tmp_path/'two', workers=2)
+    nt = torch.get_num_threads(); torch.set_num_threads(1)
+    try: run_finetune(tmp_path/'one', 'lora', progress=False)
+    finally: torch.set_num_threads(nt)
+    r = subprocess.run([str(Path(sys.executable).parent/'fairsynth'), 'finetune', '--run', str(tmp_path/'two'), '--generator', 'lora'],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'on 2 worker processes' in (tmp_path/'two'/'logs'/'fairsynth.log').read_text()
+    one, two = _weights(tmp_path/'one'), _weights(tmp_path/'two')
+    assert len(one) == 4 and one == two
+
+def test_workers_end_with_their_parent(tmp_path):
+    "SIGKILL to the stage's process: its workers stop within a second or so, and a rerun finishes every adapter from the checkpoints."
+    out = tmp_path/'k'
+    _lora_run(out, workers=2, max_train_steps=60, checkpointing_steps=5)
+    exe = str(Path(sys.executable).parent/'fairsynth')
+    p = subprocess.Popen([exe, 'finetune', '--run', str(out), '--generator', 'lora'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not list(out.glob('adapters/lora/*/all/checkpoints/checkpoint-*')) and time.time() - t0 < 300: time.sleep(0.1)
+    assert p.poll() is None, 'the stage ended before it could be killed'
+    p.send_signal(signal.SIGKILL); p.wait()
+    time.sleep(3)
+    files = lambda: {f: f.stat().st_mtime_ns for f in out.glob('adapters/**/*') if f.is_file()}
+    before = files(); time.sleep(3)
+    assert files() == before, 'a worker kept training after its parent was killed'
+    assert not _weights(out) or len(_weights(out)) < 4
+    r = subprocess.run([exe, 'finetune', '--run', str(out), '--generator', 'lora'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    metas = [json.loads(f.read_text()) for f in sorted(out.glob('adapters/lora/*/all/adapter.json'))]
+    assert len(metas) == 4 and all(m['steps'] == 60 for m in metas) and any(m['resumed_from'] > 0 for m in metas)
