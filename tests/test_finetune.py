@@ -271,17 +271,19 @@ def _lora_run(out, **finetune):
 def _weights(out):
     return {f.parent.parent.name: f.read_bytes() for f in sorted(out.glob('adapters/lora/*/*/pytorch_lora_weights.safetensors'))}
 
+CPU = {**os.environ, 'CUDA_VISIBLE_DEVICES': ''}     # worker processes are for CPUs: on a GPU machine too, these tests run there
+
+def _finetune(out, **env):
+    r = subprocess.run([str(Path(sys.executable).parent/'fairsynth'), 'finetune', '--run', str(out), '--generator', 'lora'],
+                       capture_output=True, text=True, timeout=600, env={**CPU, **env})
+    assert r.returncode == 0, r.stderr[-3000:]
+
 def test_workers_make_the_same_adapters(tmp_path):
     "Two worker processes (one thread each) make bit-for-bit the adapters that one process on one thread makes."
-    from fairsynth_nb.finetune import run_finetune
     _lora_run(tmp_path/'one', workers=1); _lora_run(tmp_path/'two', workers=2)
-    nt = torch.get_num_threads(); torch.set_num_threads(1)
-    try: run_finetune(tmp_path/'one', 'lora', progress=False)
-    finally: torch.set_num_threads(nt)
-    r = subprocess.run([str(Path(sys.executable).parent/'fairsynth'), 'finetune', '--run', str(tmp_path/'two'), '--generator', 'lora'],
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
+    _finetune(tmp_path/'one', OMP_NUM_THREADS='1'); _finetune(tmp_path/'two')
     assert 'on 2 worker processes' in (tmp_path/'two'/'logs'/'fairsynth.log').read_text()
+    assert 'worker processes' not in (tmp_path/'one'/'logs'/'fairsynth.log').read_text()
     one, two = _weights(tmp_path/'one'), _weights(tmp_path/'two')
     assert len(one) == 4 and one == two
 
@@ -290,7 +292,7 @@ def test_workers_end_with_their_parent(tmp_path):
     out = tmp_path/'k'
     _lora_run(out, workers=2, max_train_steps=60, checkpointing_steps=5)
     exe = str(Path(sys.executable).parent/'fairsynth')
-    p = subprocess.Popen([exe, 'finetune', '--run', str(out), '--generator', 'lora'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([exe, 'finetune', '--run', str(out), '--generator', 'lora'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CPU)
     t0 = time.time()
     while not list(out.glob('adapters/lora/*/all/checkpoints/checkpoint-*')) and time.time() - t0 < 300: time.sleep(0.1)
     assert p.poll() is None, 'the stage ended before it could be killed'
@@ -300,7 +302,6 @@ def test_workers_end_with_their_parent(tmp_path):
     before = files(); time.sleep(3)
     assert files() == before, 'a worker kept training after its parent was killed'
     assert not _weights(out) or len(_weights(out)) < 4
-    r = subprocess.run([exe, 'finetune', '--run', str(out), '--generator', 'lora'], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
+    _finetune(out)
     metas = [json.loads(f.read_text()) for f in sorted(out.glob('adapters/lora/*/all/adapter.json'))]
     assert len(metas) == 4 and all(m['steps'] == 60 for m in metas) and any(m['resumed_from'] > 0 for m in metas)
