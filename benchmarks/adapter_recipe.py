@@ -2,9 +2,10 @@
 MNIST train group (severity 0.99, seed 0), or on the images of some digits of it (as a digit-pure cluster of Clustered
 DreamBooth), each sampled at several guidance scales and read by the reader trained on real Colored MNIST (`reader.py`).
 
-A variant is NAME:STEPS:PRIOR:EMPTY[:LR]: `max_train_steps`, `with_prior_preservation` (1/0, on `--class-images` images
-of the base model), `proportion_empty_prompts` (caption dropout) and the learning rate (1e-3). The other settings are
-FinetuneConfig's defaults (rank 16 on attention, ResNet convolutions and MLPs, batch 16, the `sks` token).
+A variant is NAME:STEPS:PRIOR:EMPTY[:LR[:BATCH]]: `max_train_steps`, `with_prior_preservation` (1/0, on `--class-images`
+images of the base model), `proportion_empty_prompts` (caption dropout), the learning rate (1e-3) and `train_batch_size`
+(16). The other settings are FinetuneConfig's defaults (rank 16 on attention, ResNet convolutions and MLPs, the `sks`
+token).
 
 Usage: python benchmarks/adapter_recipe.py --group 2 --variants prior150:150:1:0 np400:400:0:0 [--digits 5] [--guidance 2 4 7]
        [--n 64] [--out /tmp/adapter_recipe]   (FAIRSYNTH_THREADS sets torch's threads, 2 by default)
@@ -41,9 +42,10 @@ out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 print(f"group {a.group} (y={y}, a={att}){' digits ' + ','.join(map(str, a.digits)) if a.digits else ''}: {len(tr)} train images, "
       f"prompt {prompt!r}; {a.n} images per guidance, seed 1; share read as the group (class y and colour a)")
 for v in a.variants:
-    name, steps, prior, empty, *lr = v.split(':')
+    name, steps, prior, empty, *rest = v.split(':')
+    lr, bs = (rest + ['', ''])[:2]
     cfg = FinetuneConfig(max_train_steps=int(steps), with_prior_preservation=prior == '1', proportion_empty_prompts=float(empty),
-                         learning_rate=float(lr[0]) if lr else 1e-3, num_class_images=a.class_images, seed=0)
+                         learning_rate=float(lr or 1e-3), train_batch_size=int(bs or 16), num_class_images=a.class_images, seed=0)
     cls = class_images(pipe, cprompt, a.class_images, out/'_class_images', 0) if cfg.with_prior_preservation else None
     tag = f"g{a.group}{'_d' + ''.join(map(str, a.digits)) if a.digits else ''}_{name}"
     t = time.time()

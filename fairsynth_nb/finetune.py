@@ -379,6 +379,7 @@ def _fit_adapter(r, hooks, lats, out:Path, name:str, progress:bool, on_step) -> 
     step = r.resumed_from = _load_checkpoint(ckpts[-1], r.unet, opt, r.gen, r.reg, r.te, cfg.full_unet) if ckpts else 0
     r.unet.train()
     r.bar = tqdm(total=cfg.max_train_steps, initial=step, desc=name, disable=not progress, leave=False)
+    _report_step(step)
     loss = torch.tensor(float('nan'))
     while step < cfg.max_train_steps:
         for _ in range(cfg.gradient_accumulation_steps):
@@ -387,6 +388,7 @@ def _fit_adapter(r, hooks, lats, out:Path, name:str, progress:bool, on_step) -> 
         if step % cfg.checkpointing_steps == 0 and step < cfg.max_train_steps:
             _save_checkpoint(out, step, r.unet, opt, r.gen, cfg.checkpoints_total_limit, r.reg, r.te, cfg.full_unet)
         if on_step is not None: on_step(step)
+        _report_step(step)
     return step, float(loss.item())
 
 def _weights(hooks) -> TrainHook: return next(h for h in hooks if isinstance(h, (LoraHook, FullUNetHook)))
@@ -597,18 +599,24 @@ def finetune_workers(fc:FinetuneConfig, jobs:list, acc=None) -> int:
 
 _WORKER = {}
 
+def _report_step(step:int):
+    "In a worker process, the step its job has reached, for the parent's progress bar (`train_in_workers`); elsewhere nothing."
+    if 'steps' in _WORKER: _WORKER['steps'][_WORKER['slot']] = step
+
 def _watch_parent(ppid:int):
     "A worker ends itself when the process that started it has gone (killed with SIGKILL, say): no orphan keeps training."
     while os.getppid() == ppid: time.sleep(0.2)
     os._exit(1)
 
-def _worker_init(model, dtype, ppid:int):
+def _worker_init(model, dtype, ppid:int, steps=None):
     torch.set_num_threads(1)
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
     _WORKER['pipe'] = load_pipeline(model, device='cpu', torch_dtype=dtype)
+    if steps is not None: _WORKER['steps'] = steps
 
-def _worker_train(gen_name:str, job:dict, cfg:RunConfig, run_dir) -> dict:
+def _worker_train(gen_name:str, job:dict, cfg:RunConfig, run_dir, slot:int=0) -> dict:
     fc = cfg.finetune
+    _WORKER['slot'] = slot
     acc = make_accelerator(fc.mixed_precision, fc.gradient_accumulation_steps, cpu=False)
     return _train_job(get_generator(gen_name), _WORKER['pipe'], job, cfg, acc, Path(run_dir), progress=False)
 
@@ -618,19 +626,29 @@ def _train_job(gen, pipe, job:dict, cfg:RunConfig, acc, run_dir:Path, progress:b
 
 def train_in_workers(gen, jobs:list, cfg:RunConfig, run_dir, n:int, progress:bool=True):
     """Train `jobs` of generator `gen` on `n` worker processes (spawned, one torch thread and one pipeline each) on a CPU.
-    Each job's adapter is what one process at one thread makes of it; an error in one is raised here, the rest cancelled."""
+    Each job's adapter is what one process at one thread makes of it; an error in one is raised here, the rest cancelled.
+    One progress bar counts the steps of all the jobs: each worker writes the step its job has reached into a shared array."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    ex = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context('spawn'), initializer=_worker_init,
-                             initargs=(cfg.model, train_dtype(cfg.finetune, 'cpu'), os.getpid()))
+    from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
+    ctx, steps_per_job = multiprocessing.get_context('spawn'), cfg.finetune.max_train_steps
+    reached = ctx.Array('q', len(jobs), lock=False)
+    ex = ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init,
+                             initargs=(cfg.model, train_dtype(cfg.finetune, 'cpu'), os.getpid(), reached))
+    bar = tqdm(total=steps_per_job * len(jobs), desc=f'{gen.name}: {len(jobs)} models on {n} workers', unit='step', disable=not progress)
     try:
-        futs = [ex.submit(_worker_train, gen.name, j, cfg, str(run_dir)) for j in jobs]
-        for f in tqdm(as_completed(futs), total=len(futs), desc=f'{gen.name} models', disable=not progress): f.result()
+        futs = [ex.submit(_worker_train, gen.name, j, cfg, str(run_dir), i) for i, j in enumerate(jobs)]
+        pending = set(futs)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for f in done: f.result()
+            new = sum(steps_per_job if f.done() else min(reached[i], steps_per_job) for i, f in enumerate(futs)) - bar.n
+            if new: bar.update(new)
     except BaseException:
         procs = list((getattr(ex, '_processes', None) or {}).values())
         ex.shutdown(wait=False, cancel_futures=True)
         for p in procs: p.terminate()          # a running job stops now, at its last checkpoint
         raise
+    finally: bar.close()
     ex.shutdown()
 
 def run_finetune(run_dir, generator:str|None=None, force:bool=False, progress:bool=True) -> dict:

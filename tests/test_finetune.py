@@ -277,11 +277,13 @@ def _finetune(out, **env):
     r = subprocess.run([str(Path(sys.executable).parent/'fairsynth'), 'finetune', '--run', str(out), '--generator', 'lora'],
                        capture_output=True, text=True, timeout=600, env={**CPU, **env})
     assert r.returncode == 0, r.stderr[-3000:]
+    return r
 
 def test_workers_make_the_same_adapters(tmp_path):
-    "Two worker processes (one thread each) make bit-for-bit the adapters that one process on one thread makes."
+    "Two worker processes (one thread each) make bit-for-bit the adapters that one process on one thread makes; one bar counts all their steps."
     _lora_run(tmp_path/'one', workers=1); _lora_run(tmp_path/'two', workers=2)
-    _finetune(tmp_path/'one', OMP_NUM_THREADS='1'); _finetune(tmp_path/'two')
+    _finetune(tmp_path/'one', OMP_NUM_THREADS='1'); r = _finetune(tmp_path/'two')
+    assert 'lora: 4 models on 2 workers' in r.stderr and '24/24' in r.stderr, r.stderr[-2000:]
     assert 'on 2 worker processes' in (tmp_path/'two'/'logs'/'fairsynth.log').read_text()
     assert 'worker processes' not in (tmp_path/'one'/'logs'/'fairsynth.log').read_text()
     one, two = _weights(tmp_path/'one'), _weights(tmp_path/'two')
