@@ -372,6 +372,12 @@ def _micro_step(r, hooks, lats) -> torch.Tensor:
     r.opt.step(); r.opt.zero_grad()
     return loss
 
+_WORKER = {}                    # in a worker process of `train_in_workers`: its pipeline, its job's slot, the shared steps
+
+def _report_step(step:int):
+    "In a worker process, the step its job has reached, for the parent's progress bar (`train_in_workers`); elsewhere nothing."
+    if 'steps' in _WORKER: _WORKER['steps'][_WORKER['slot']] = step
+
 def _fit_adapter(r, hooks, lats, out:Path, name:str, progress:bool, on_step) -> tuple[int, float]:
     "The steps from the last checkpoint (if any) to `max_train_steps`, with a checkpoint every `checkpointing_steps`."
     cfg, opt = r.cfg, getattr(r.opt, 'optimizer', r.opt)
@@ -597,11 +603,6 @@ def finetune_workers(fc:FinetuneConfig, jobs:list, acc=None) -> int:
     if len(jobs) * fc.max_train_steps < MIN_WORKER_STEPS or not spawn_safe(): return 1
     return max(1, min(torch.get_num_threads(), len(jobs)))
 
-_WORKER = {}
-
-def _report_step(step:int):
-    "In a worker process, the step its job has reached, for the parent's progress bar (`train_in_workers`); elsewhere nothing."
-    if 'steps' in _WORKER: _WORKER['steps'][_WORKER['slot']] = step
 
 def _watch_parent(ppid:int):
     "A worker ends itself when the process that started it has gone (killed with SIGKILL, say): no orphan keeps training."
