@@ -55,19 +55,20 @@ GENERATOR_HELP = 'vanilla | lora | dreambooth | clustered | ddm'
 
 # The flags of the stage commands that change the run's configuration: flag -> (config field(s): 'section.name', or 'name' for
 # the run's own fields, argparse settings).
-# A flag left out keeps the config's value; a command that changes the config saves it before it runs its stage.
+# A flag left out keeps the config's value; a command that changes the config saves it before it runs its stage. A switch is
+# --name / --no-name (argparse's BooleanOptionalAction): a switch saved into a run's config can be turned off again.
 CONFIG_FLAGS = {
     'cluster': {'--k': ('cluster.k', dict(type=int, help='clusters per group (default: chosen by silhouette)')),
                 '--clip-model': ('clip_model', dict(help='a transformers CLIP hub id or folder (default: the embedded mini-CLIP)'))},
     'finetune': {'--generator': ('generator', dict(help=f"{GENERATOR_HELP.split(' | ', 1)[1]} (default: the config's)")),
                  '--model': ('model', dict(help='Stable Diffusion hub id or folder (default: the embedded mini-SD)')),
                  '--max-train-steps': ('finetune.max_train_steps', dict(type=int)),
-                 '--train-text-encoder': ('finetune.train_text_encoder', dict(action='store_true', help="also train a LoRA on the text encoder (diffusers' --train_text_encoder)")),
-                 '--full-unet': ('finetune.full_unet', dict(action='store_true', help='DreamBooth on the whole UNet instead of a LoRA (give a lower --learning-rate)')),
-                 '--compile-unet': ('finetune.compile_unet', dict(action='store_true', help='torch.compile the UNet: faster steps at batch 1 on a GPU, after a compile of minutes')),
+                 '--train-text-encoder': ('finetune.train_text_encoder', dict(action=argparse.BooleanOptionalAction, help="also train a LoRA on the text encoder (diffusers' --train_text_encoder)")),
+                 '--full-unet': ('finetune.full_unet', dict(action=argparse.BooleanOptionalAction, help='DreamBooth on the whole UNet instead of a LoRA (give a lower --learning-rate)')),
+                 '--compile-unet': ('finetune.compile_unet', dict(action=argparse.BooleanOptionalAction, help='torch.compile the UNet: faster steps at batch 1 on a GPU, after a compile of minutes')),
                  '--workers': ('finetune.workers', dict(type=int, help='processes training the adapters side by side on a CPU, one thread each (default: one per torch thread)')),
                  '--learning-rate': ('finetune.learning_rate', dict(type=float)),
-                 '--with-prior-preservation': ('finetune.with_prior_preservation', dict(action='store_true', help="DreamBooth's prior preservation on class images of the base model (off by default)")),
+                 '--with-prior-preservation': ('finetune.with_prior_preservation', dict(action=argparse.BooleanOptionalAction, help="DreamBooth's prior preservation on class images of the base model (off by default)")),
                  '--proportion-empty-prompts': ('finetune.proportion_empty_prompts', dict(type=float, help='share of the instance prompts replaced by the empty prompt (caption dropout; default 0)'))},
     'generate': {'--n-per-group': ('generate.n_per_group', dict(type=int, help='images kept per group (default: the largest real train group)')),
                  '--extreme-recipe': ('generate.extreme_recipe', dict(choices=EXTREME_RECIPES, help="how a group without an adapter of its own is drawn: "

@@ -114,6 +114,10 @@ def test_finetune_clustered_command(run):
     assert main(['finetune', '--run', run, '--generator', 'clustered', '--compile-unet']) == 0
     assert json.loads((run/'config.json').read_text())['finetune']['compile_unet'] is True
     assert {p: (run/p/'adapter.json').read_text() for p in metas} == metas
+    # --no-compile-unet turns the saved switch off again (the tests after this one train new adapters on this run: uncompiled)
+    assert main(['finetune', '--run', run, '--generator', 'clustered', '--no-compile-unet']) == 0
+    assert json.loads((run/'config.json').read_text())['finetune']['compile_unet'] is False
+    assert {p: (run/p/'adapter.json').read_text() for p in metas} == metas
 
 
 def test_finetune_bad_input(run, tmp_path, capsys):
