@@ -411,7 +411,7 @@ def generic_captions(caps:list, fg, bg, share:float, gen) -> list[str]:
     return [GENERIC_TEMPLATES[int(k)].format(fg=names[int(f)], bg=names[int(b)]) if p else c
             for c, p, k, f, b in zip(caps, pick, t, fg, bg)]
 
-def train_unet(corpus, out:Path, steps:int=2000, batch_size:int=128, lr:float=5e-4, seed:int=0, cond_drop:float=0.1,
+def train_unet(corpus, out:Path, steps:int=4000, batch_size:int=128, lr:float=5e-4, seed:int=0, cond_drop:float=0.1,
                snr_gamma:float=5., checkpointing_steps:int=250, resume:bool=True, quiet:bool=False, save_dtype=torch.float16,
                generic:float=GENERIC_SHARE) -> dict:
     "Train mini-SD's UNet on the latents of `out/minisd/vae`, conditioned on the frozen `out/minisd/text_encoder`; write the pipeline folder."
@@ -459,7 +459,7 @@ def train_unet(corpus, out:Path, steps:int=2000, batch_size:int=128, lr:float=5e
     return dict(info, params=n_params(unet), batch_size=batch_size, lr=lr, cond_drop=cond_drop, snr_gamma=snr_gamma, generic=generic)
 
 # %% ../nbs/03_minisd.ipynb #ce1158d3
-DEFAULT_STEPS = dict(clip=8000, vae=1200, unet=2000)
+DEFAULT_STEPS = dict(clip=8000, vae=1200, unet=4000)
 PARTS = ('clip', 'vae', 'unet')
 
 def _steps_per_part(steps, parts) -> dict:
