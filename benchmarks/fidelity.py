@@ -40,6 +40,12 @@ for g in a.generators:
                          colour_a=np.nan if blind else part.ok_a.mean(), worst_group=np.nan if blind else part.groupby('group').ok.mean().min(),
                          minority_colour=part.groupby('y').minority.mean().mean()))
     rows[-1]['rejected_by_filter'] = 1 - kept.mean()
+    if not blind:                       # where the kept set goes wrong: its groups, then its clusters, worst first
+        k = m[kept]
+        per = k.groupby(['y', 'a']).ok.agg(share='mean', n='size').reset_index()
+        print(f"{g}, kept, per group: " + ', '.join(f"y={r.y},a={r.a} {r.share:.1%} of {r.n}" for r in per.itertuples()))
+        per = k.groupby(['y', 'a', 'cluster']).ok.agg(share='mean', n='size').reset_index().sort_values('share').head(3)
+        print(f"{g}, kept, worst clusters: " + ', '.join(f"y={r.y},a={r.a}/{r.cluster} {r.share:.1%} of {r.n}" for r in per.itertuples()))
 t = pd.DataFrame(rows)
 print(t.round(3).to_string(index=False))
 r = real_accuracy()

@@ -16,9 +16,13 @@ from PIL import Image
 from .core import group_name, save_fig, load_json, atomic_write
 
 # %% auto #0
-__all__ = ['synthetic_figures', 'write_report']
+__all__ = ['spread_rows', 'synthetic_figures', 'write_report']
 
 # %% ../nbs/09a_report.ipynb #81e8a453
+def spread_rows(df:pd.DataFrame, n:int, by:str='cluster') -> pd.DataFrame:
+    "The first `n` rows of `df` taken in turn from each value of `by` (first of each, then second of each, ...)."
+    return df.assign(_turn=df.groupby(by).cumcount()).sort_values(['_turn', by], kind='stable').head(n).drop(columns='_turn')
+
 def synthetic_figures(run_dir, generator:str, n:int=8):
     "A grid of kept images per group and a histogram of CLIP scores (kept vs rejected) for one generator."
     d = Path(run_dir)/'synthetic'/generator
@@ -30,7 +34,7 @@ def synthetic_figures(run_dir, generator:str, n:int=8):
     fig, axs = plt.subplots(len(groups), n, figsize=(n * 0.8, len(groups) * 0.85 + 0.3), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for r, g in enumerate(groups):
-        part = m[kept & (m.row_key == g)].head(n)
+        part = spread_rows(m[kept & (m.row_key == g)], n)     # every cluster's adapter shows, not the first one's
         for c, f in enumerate(part.file): axs[r, c].imshow(Image.open(d/f).convert('RGB'))
         axs[r, 0].set_title(f"{g}: {part.recipe.iloc[0] if len(part) else ''}", fontsize=7, loc='left')
     fig.suptitle(f'{generator}: kept synthetic images', fontsize=9)
